@@ -1,0 +1,1 @@
+"""Semi-IIN Studio application: project store, services, CLI and Qt UI."""

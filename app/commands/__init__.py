@@ -1,0 +1,1 @@
+"""Sub-commands of the ``semi-iin`` command line, one module each."""

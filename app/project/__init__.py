@@ -1,0 +1,1 @@
+"""Annotation projects: SQLite store, history, import and export (no Qt)."""

@@ -1,0 +1,1 @@
+"""Qt user interface: windows, widgets, dialogs and the job runner."""

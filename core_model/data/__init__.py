@@ -1,0 +1,1 @@
+"""Per-clip feature samples, batching, datasets and corpus loaders."""

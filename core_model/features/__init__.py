@@ -1,0 +1,1 @@
+"""Per-modality encoders and the feature presets that combine them."""

@@ -1,0 +1,1 @@
+"""Media decoding, transcripts, forced alignment, voice activity and faces."""

@@ -1,0 +1,1 @@
+"""The Semi-IIN network: config, masks, attention layers, fusion and heads."""

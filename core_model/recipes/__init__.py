@@ -1,0 +1,1 @@
+"""Recipes that rebuild the bundled encoders and default model from public data."""

@@ -1,0 +1,1 @@
+"""Labels, losses, metrics, the trainer, self-training and checkpoints."""
