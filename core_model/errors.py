@@ -31,3 +31,31 @@ class MediaError(SemiIINError):
 
 class TrainingCancelled(SemiIINError):
     """Training was stopped through its cancellation token."""
+
+
+class MediaNotFoundError(MediaError, FileNotFoundError):
+    """A media file does not exist at the given path."""
+
+
+class EmptyMediaError(MediaError):
+    """A media file has zero bytes or no audio or video stream."""
+
+
+class NotMediaError(MediaError):
+    """A file is not in any audio or video format that FFmpeg can read."""
+
+
+class TruncatedMediaError(MediaError):
+    """A media file ends before its declared duration or lacks its index."""
+
+
+class NoAudioStreamError(MediaError):
+    """Audio was requested from a file that has no audio stream."""
+
+
+class NoVideoStreamError(MediaError):
+    """Video frames were requested from a file that has no video stream."""
+
+
+class TranscriptError(DataError):
+    """A transcript file cannot be read or parsed."""
