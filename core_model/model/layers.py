@@ -1,0 +1,145 @@
+"""The pre-LayerNorm transformer layer and one encoder pass over stacked branches.
+
+One pass follows the official MulT-style encoder: scale the input by
+sqrt(D), add sinusoidal positions, embedding dropout, one pre-LN layer
+(attention, then feed-forward), then a final LayerNorm. As in that code, each
+residual adds the un-normalised input (the paper's eq. 15 writes LN(Z)).
+
+The intra and inter branches have their own weights but the same shapes, so
+``encoder_pass`` runs K branches at once: their weights are stacked to
+(K, ...) and every matmul is one batched call, and attention is one
+``scaled_dot_product_attention`` call over (K, B, H, T, Dh).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+logger = logging.getLogger(__name__)
+
+
+def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
+    """Return (T, dim) sinusoidal embeddings for integer ``positions`` (T,).
+
+    The layout is the fairseq one that MulT uses: the first half holds
+    sin(p * w_i), the second half cos(p * w_i), w_i = 10000^(-i / (dim/2 - 1)).
+    MulT numbers the positions from 1, so callers pass index + 1.
+    """
+    half = dim // 2
+    scale = math.log(10000.0) / max(half - 1, 1)
+    freqs = torch.exp(torch.arange(half, dtype=torch.float32, device=positions.device) * -scale)
+    angles = positions.to(torch.float32)[:, None] * freqs[None, :]  # (T, dim/2)
+    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+
+
+class TransformerLayer(nn.Module):
+    """Weights of one pre-LN layer plus the pass's final LayerNorm."""
+
+    def __init__(self, hidden: int, ff: int) -> None:
+        super().__init__()
+        self.attention_norm = nn.LayerNorm(hidden)
+        self.qkv = nn.Linear(hidden, 3 * hidden)
+        self.out = nn.Linear(hidden, hidden)
+        self.ff_norm = nn.LayerNorm(hidden)
+        self.fc1 = nn.Linear(hidden, ff)
+        self.fc2 = nn.Linear(ff, hidden)
+        self.final_norm = nn.LayerNorm(hidden)
+        # Xavier-uniform weights and zero biases, as the MulT layers use.
+        for linear in (self.qkv, self.out, self.fc1, self.fc2):
+            nn.init.xavier_uniform_(linear.weight)
+            nn.init.zeros_(linear.bias)
+
+
+@dataclass(frozen=True)
+class PassSettings:
+    """Dropout rates and head count of one encoder pass."""
+
+    heads: int
+    embedding_dropout: float
+    attention_dropout: float
+    residual_dropout: float
+    ff_dropout: float
+
+
+def _stack(layers: Sequence[TransformerLayer], name: str) -> torch.Tensor:
+    """Stack one weight of every branch: (K, ...)."""
+    tensors = [layer.get_parameter(name) for layer in layers]
+    return tensors[0].unsqueeze(0) if len(tensors) == 1 else torch.stack(tensors)
+
+
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """Apply K linear maps: x (K, R, In), weight (K, Out, In), bias (K, Out) -> (K, R, Out)."""
+    return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+
+
+def _layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """LayerNorm over the last dim with per-branch affine: x (K, R, D), weight/bias (K, D)."""
+    normed = F.layer_norm(x, x.shape[-1:])
+    return torch.addcmul(bias.unsqueeze(1), normed, weight.unsqueeze(1))
+
+
+def attention_plain(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor, dropout: float, training: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Reference attention with explicit weights: returns (output, weights (..., H, T, T))."""
+    scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(q.shape[-1]) + bias
+    weights = torch.softmax(scores, dim=-1)
+    dropped = F.dropout(weights, p=dropout, training=training)
+    return torch.matmul(dropped, v), weights
+
+
+def encoder_pass(
+    x: torch.Tensor,
+    layers: Sequence[TransformerLayer],
+    bias: torch.Tensor,
+    sinusoid: torch.Tensor,
+    settings: PassSettings,
+    training: bool,
+    return_attention: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Run one pass of K branches.
+
+    x: (K, B, T, D) branch inputs; ``layers``: K layers; bias: additive
+    attention bias broadcastable to (K, B, H, T, T); sinusoid: (T, D).
+    Returns (K, B, T, D) and, with ``return_attention``, the attention weights
+    (K, B, H, T, T) computed by the explicit path instead of SDPA.
+    """
+    branches, batch, tokens, dim = x.shape
+    heads = settings.heads
+    head_dim = dim // heads
+
+    h = x * math.sqrt(dim) + sinusoid  # (K, B, T, D)
+    h = F.dropout(h, p=settings.embedding_dropout, training=training)
+    h = h.reshape(branches, batch * tokens, dim)  # (K, B*T, D)
+
+    # Attention block.
+    a = _layer_norm(h, _stack(layers, "attention_norm.weight"), _stack(layers, "attention_norm.bias"))
+    qkv = _linear(a, _stack(layers, "qkv.weight"), _stack(layers, "qkv.bias"))  # (K, B*T, 3D)
+    qkv = qkv.view(branches, batch, tokens, 3, heads, head_dim).permute(3, 0, 1, 4, 2, 5)  # (3, K, B, H, T, Dh)
+    q, k, v = qkv.unbind(0)
+    attention_dropout = settings.attention_dropout if training else 0.0
+    weights = None
+    if return_attention:
+        context, weights = attention_plain(q, k, v, bias, attention_dropout, training)
+    else:
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=attention_dropout)
+    context = context.permute(0, 1, 3, 2, 4).reshape(branches, batch * tokens, dim)  # (K, B*T, D)
+    a = _linear(context, _stack(layers, "out.weight"), _stack(layers, "out.bias"))
+    h = h + F.dropout(a, p=settings.residual_dropout, training=training)
+
+    # Feed-forward block.
+    f = _layer_norm(h, _stack(layers, "ff_norm.weight"), _stack(layers, "ff_norm.bias"))
+    f = torch.relu(_linear(f, _stack(layers, "fc1.weight"), _stack(layers, "fc1.bias")))  # (K, B*T, F)
+    f = F.dropout(f, p=settings.ff_dropout, training=training)
+    f = _linear(f, _stack(layers, "fc2.weight"), _stack(layers, "fc2.bias"))  # (K, B*T, D)
+    h = h + F.dropout(f, p=settings.residual_dropout, training=training)
+
+    h = _layer_norm(h, _stack(layers, "final_norm.weight"), _stack(layers, "final_norm.bias"))
+    return h.view(branches, batch, tokens, dim), weights
