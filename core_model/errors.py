@@ -59,3 +59,7 @@ class NoVideoStreamError(MediaError):
 
 class TranscriptError(DataError):
     """A transcript file cannot be read or parsed."""
+
+
+class AnalysisCancelled(SemiIINError):
+    """Video analysis was stopped through its cancellation token."""
