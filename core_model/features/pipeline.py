@@ -103,7 +103,7 @@ def analyze_video(
     transcript = read_transcript(transcript_path) if transcript_path is not None else None
     sources, is_draft = _clip_sources(info.duration_s, audio, audio_silent, transcript)
     total = len(sources) + 1
-    report(1, total, f"{path.name}: {len(sources)} clips")
+    report(1, total, f"{len(sources)} clips")
 
     clips: list[AnalyzedClip] = []
     for index, source in enumerate(sources):
