@@ -50,13 +50,15 @@ def _apply(conn: sqlite3.Connection, table: str, key: dict[str, Any], state: dic
     if state is None:
         conn.execute(f"DELETE FROM {table} WHERE {where}", key_values)
         return
-    assignments = ", ".join(f"{column} = ?" for column in value_columns)
+    # History written by older schema versions lacks newer columns; those keep their defaults.
+    present = [column for column in value_columns if column in state]
+    assignments = ", ".join(f"{column} = ?" for column in present)
     cursor = conn.execute(f"UPDATE {table} SET {assignments} WHERE {where}",
-                          [state.get(c) for c in value_columns] + key_values)
+                          [state[c] for c in present] + key_values)
     if cursor.rowcount == 0 and table != "clips":
-        columns = list(key_columns) + list(value_columns)
+        columns = list(key_columns) + present
         conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
-                     key_values + [state.get(c) for c in value_columns])
+                     key_values + [state[c] for c in present])
 
 
 def _clip_of(change: Change) -> int:
@@ -125,7 +127,8 @@ class ActionsMixin(ProjectBase):
                 before = _snapshot(conn, table, key)
                 if before is not None:
                     changes.append({"table": table, "key": key, "before": before, "after": None})
-            self._perform(conn, "clear", f"Clear the decision on clip {clip_id}", annotator, changes)
+            if changes:
+                self._perform(conn, "clear", f"Clear the decision on clip {clip_id}", annotator, changes)
 
     def edit_text(self, clip_id: int, text: str, annotator: str = "") -> None:
         """Replace a clip's transcript text.

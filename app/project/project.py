@@ -24,3 +24,15 @@ class Project(VideosMixin, ClipsMixin, ActionsMixin, ModelVersionsMixin):
         from app.project.training_sets import build_training_sets
 
         return build_training_sets(self, base=base, valid_fraction=valid_fraction, seed=seed)
+
+    def agreement(self, annotators=None):
+        """Return an :class:`app.project.agreement.AgreementReport` over the per-annotator labels."""
+        from app.project.agreement import compute_agreement
+
+        return compute_agreement(self, annotators)
+
+    def consensus_labels(self):
+        """Return ``{clip_id: (mean intensity, bin)}`` over the per-annotator labels."""
+        from app.project.agreement import consensus_labels
+
+        return consensus_labels(self)

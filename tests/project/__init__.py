@@ -1,0 +1,1 @@
+"""Tests of the annotation project store (app.project)."""

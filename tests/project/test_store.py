@@ -1,0 +1,122 @@
+"""Opening, creating and backing up project folders."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from app.project import (
+    NotAProjectError,
+    Project,
+    ProjectClosedError,
+    ProjectDamagedError,
+    SCHEMA_VERSION,
+    SchemaTooNewError,
+)
+from app.project.backup import integrity_ok
+
+
+def test_create_makes_folders_and_schema(tmp_path):
+    with Project.create(tmp_path / "p") as project:
+        assert project.schema_version == SCHEMA_VERSION
+        for folder in (project.features_dir, project.models_dir, project.exports_dir):
+            assert folder.is_dir()
+        conn = sqlite3.connect(project.db_path)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        conn.close()
+
+
+def test_create_twice_raises(tmp_path):
+    Project.create(tmp_path / "p").close()
+    with pytest.raises(FileExistsError):
+        Project.create(tmp_path / "p")
+
+
+def test_open_folder_without_project(tmp_path):
+    with pytest.raises(NotAProjectError, match="project.sqlite not found"):
+        Project.open(tmp_path)
+
+
+def test_open_foreign_sqlite_file(tmp_path):
+    conn = sqlite3.connect(tmp_path / "project.sqlite")
+    conn.execute("CREATE TABLE other (x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(NotAProjectError, match="not a Semi-IIN project"):
+        Project.open(tmp_path)
+
+
+def test_open_newer_schema_is_rejected(tmp_path):
+    Project.create(tmp_path / "p").close()
+    conn = sqlite3.connect(tmp_path / "p" / "project.sqlite")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(SchemaTooNewError, match=f"schema version {SCHEMA_VERSION + 1}.*newer release"):
+        Project.open(tmp_path / "p")
+
+
+def test_open_damaged_file(tmp_path):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "project.sqlite").write_bytes(b"this is not an SQLite database at all" * 200)
+    with pytest.raises(ProjectDamagedError, match="backups"):
+        Project.open(folder)
+
+
+def test_open_file_with_damaged_pages(tmp_path):
+    with Project.create(tmp_path / "p", backup_on_open=False) as project:
+        project.set_setting("filler", "x" * 20000)
+    path = tmp_path / "p" / "project.sqlite"
+    data = bytearray(path.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big")
+    for page in range(1, len(data) // page_size):
+        start = page * page_size
+        data[start:start + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+    with pytest.raises(ProjectDamagedError):
+        Project.open(tmp_path / "p")
+
+
+def test_settings_round_trip(project):
+    project.set_setting("feature_preset", "lite")
+    project.set_setting("weights", {"a": [1, 2.5], "ü": None})
+    assert project.get_setting("feature_preset") == "lite"
+    assert project.get_setting("weights") == {"a": [1, 2.5], "ü": None}
+    assert project.get_setting("absent", 7) == 7
+    project.set_setting("feature_preset", None)
+    assert project.get_setting("feature_preset") is None
+
+
+def test_closed_project_raises(tmp_path):
+    project = Project.create(tmp_path / "p")
+    project.close()
+    project.close()
+    with pytest.raises(ProjectClosedError):
+        project.get_setting("x")
+
+
+def test_backups_rotate_and_verify(tmp_path):
+    folder = tmp_path / "p"
+    Project.create(folder, backups_kept=3).close()
+    for _ in range(4):
+        Project.open(folder, backups_kept=3).close()
+    with Project.open(folder, backups_kept=3, backup_interval_s=3600) as project:
+        backups = project.backups()
+        assert len(backups) == 3
+        assert all(integrity_ok(path) for path in backups)
+        assert project.maybe_backup() is None
+        project.backup_interval_s = 0
+        assert project.maybe_backup() is not None
+        assert len(project.backups()) == 3
+
+
+def test_failed_backup_keeps_older_ones(tmp_path, monkeypatch):
+    folder = tmp_path / "p"
+    with Project.create(folder) as project:
+        good = project.backups()
+        assert len(good) == 1
+        monkeypatch.setattr("app.project.backup.integrity_ok", lambda path: False)
+        assert project.backup() is None
+        assert project.backups() == good
+        assert not list(project.backups_dir.glob(".*.tmp"))
