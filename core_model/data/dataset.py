@@ -180,3 +180,29 @@ def infer_dims_partial(samples: Sequence[ClipFeatures]) -> dict[str, int]:
             if array is not None and array.ndim == 2:
                 dims.setdefault(modality, int(array.shape[1]))
     return dims
+
+
+def training_splits(
+    dataset: FeatureDataset, seed: int = 0, valid_fraction: float = 0.1
+) -> tuple[list[ClipFeatures], list[ClipFeatures], list[ClipFeatures]]:
+    """Return the labeled (train, valid, test) clips of ``dataset``.
+
+    Clips without a split count as training clips. When there is no labeled
+    validation clip, ``valid_fraction`` of the training clips (at least one)
+    is held out at random with ``seed``, and a warning says so.
+    """
+    labeled = [s for s in dataset.samples if s.label is not None]
+    train = [s for s in labeled if s.split in (None, "train")]
+    valid = [s for s in labeled if s.split == "valid"]
+    test = [s for s in labeled if s.split == "test"]
+    if not valid and len(train) >= 2:
+        order = np.random.default_rng(seed).permutation(len(train))
+        count = max(1, int(round(valid_fraction * len(train))))
+        held_out = set(order[:count].tolist())
+        valid = [s for i, s in enumerate(train) if i in held_out]
+        train = [s for i, s in enumerate(train) if i not in held_out]
+        log.warning("%s has no labeled validation clips; holding out %d of the training clips (seed %d) "
+                    "to choose the best epoch", dataset.source, count, seed)
+    if not train:
+        raise DataError(f"{dataset.source} has no labeled training clips (splits: {dataset.split_sizes()})")
+    return train, valid, test

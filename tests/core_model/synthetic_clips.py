@@ -19,14 +19,15 @@ NO_DROPOUT = dict(input_dropout=0.0, attention_dropout=0.0, residual_dropout=0.0
                   embedding_dropout=0.0)
 
 
-def make_clips(count: int, split: str | None, seed: int, labeled: bool = True, prefix: str | None = None):
+def make_clips(count: int, split: str | None, seed: int, labeled: bool = True, prefix: str | None = None,
+               dims: dict[str, int] = DIMS):
     rng = np.random.default_rng(seed)
-    directions = {m: np.random.default_rng(1234 + i).normal(size=d) for i, (m, d) in enumerate(DIMS.items())}
+    directions = {m: np.random.default_rng(1234 + i).normal(size=d) for i, (m, d) in enumerate(dims.items())}
     clips = []
     for i in range(count):
         value = round(float(rng.uniform(-3, 3)), 2)
         clip = ClipFeatures(name=f"{prefix or split}_{i}", label=value if labeled else None, split=split)
-        for modality, dim in DIMS.items():
+        for modality, dim in dims.items():
             frames = int(rng.integers(MIN_FRAMES[modality], MAX_FRAMES[modality] + 1))
             noise = rng.normal(scale=0.5, size=(frames, dim))
             setattr(clip, modality, (value / 3 * directions[modality][None, :] + noise).astype(np.float32))
