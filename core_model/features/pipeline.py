@@ -42,6 +42,8 @@ ProgressCallback = Callable[[int, int, str], None]
 # Face crops are sampled at this rate by default; the lite face encoder gives one row per crop.
 DEFAULT_FACE_FPS = 5.0
 FACE_CROP_SIZE = 48
+# A clip whose sampled frames show a face less often than this is flagged as having no face.
+MIN_FACE_RATIO = 0.1
 # Clips of a transcript without times: one clip when the media is at most this long.
 MAX_CLIP_S = 15.0
 
@@ -102,6 +104,9 @@ def analyze_video(
     audio_silent = audio is None or is_silent(audio)
     transcript = read_transcript(transcript_path) if transcript_path is not None else None
     sources, is_draft = _clip_sources(info.duration_s, audio, audio_silent, transcript)
+    media = _Media(path, info, audio, face_fps)
+    # The face sampling rate changes the visual rows, so it is part of the cache key.
+    encoders = {**preset.identifiers, "visual": f"{preset.identifiers['visual']}@{face_fps:g}fps"}
     total = len(sources) + 1
     report(1, total, f"{len(sources)} clips")
 
@@ -110,11 +115,11 @@ def analyze_video(
         if cancel is not None and cancel.is_set():
             raise AnalysisCancelled(f"analysis of {path} cancelled after {index} of {len(sources)} clips")
         words_source = "machine-draft" if is_draft else " ".join(normalize_words(source.text))
-        key = clip_feature_key(media_hash, source.start_s, source.end_s, preset.identifiers, words_source)
+        key = clip_feature_key(media_hash, source.start_s, source.end_s, encoders, words_source)
         try:
             clip = _cached_clip(cache, key, index)
             if clip is None:
-                clip = _analyze_clip(path, info, audio, source, index, key, preset, cache, is_draft, face_fps)
+                clip = _analyze_clip(media, source, index, key, preset, cache, is_draft)
         except SemiIINError as exc:
             if errors is None:
                 raise
@@ -191,20 +196,20 @@ def _untimed_sources(duration_s: float, speech: np.ndarray | None, text: str) ->
     return sources
 
 
-def _analyze_clip(path: Path, info, audio: np.ndarray | None, source: _ClipSource, index: int, key: str,
-                  preset: Preset, cache: FeatureCache, is_draft: bool, face_fps: float) -> AnalyzedClip:
+def _analyze_clip(media: _Media, source: _ClipSource, index: int, key: str, preset: Preset, cache: FeatureCache,
+                  is_draft: bool) -> AnalyzedClip:
     start, end = source.start_s, source.end_s
     clip_audio = None
-    if audio is not None:
-        clip_audio = audio[int(round(start * AUDIO_SAMPLE_RATE)): int(round(end * AUDIO_SAMPLE_RATE))]
+    if media.audio is not None:
+        clip_audio = media.audio[int(round(start * AUDIO_SAMPLE_RATE)): int(round(end * AUDIO_SAMPLE_RATE))]
     missing: dict[str, str] = {}
     warnings: list[str] = []
 
     words, confidence, text = _clip_words(source, clip_audio, is_draft, warnings)
-    features = ClipFeatures(name=f"{path.name}#{index}")
+    features = ClipFeatures(name=f"{media.path.name}#{index}")
     features.text = _encode_text(preset, words, missing)
-    features.audio = _encode_audio(preset, info, clip_audio, missing)
-    features.visual = _encode_visual(preset, info, path, start, end, face_fps, missing)
+    features.audio = _encode_audio(preset, media.info, clip_audio, missing)
+    features.visual = _encode_visual(preset, media, start, end, missing)
     cache.put(key, features)
 
     clip = AnalyzedClip(
@@ -249,7 +254,7 @@ def _clip_words(source: _ClipSource, clip_audio: np.ndarray | None, is_draft: bo
 
     alignment = align_words(clip_audio, text, source.start_s)
     warnings.extend(alignment.warnings)
-    if not alignment.matched:
+    if not alignment.matched and not alignment.warnings:
         warnings.append(f"transcript does not match the audio (alignment confidence {alignment.confidence:.2f})")
     return list(alignment.words), float(alignment.confidence), text
 
@@ -290,20 +295,37 @@ def _encode_audio(preset: Preset, info, clip_audio: np.ndarray | None, missing: 
     return frames
 
 
-def _encode_visual(preset: Preset, info, path: Path, start_s: float, end_s: float, face_fps: float,
+def _encode_visual(preset: Preset, media: "_Media", start_s: float, end_s: float,
                    missing: dict[str, str]) -> np.ndarray | None:
-    if not info.has_video:
+    if not media.info.has_video:
         missing["visual"] = "no video stream"
         return None
     if preset.visual is None:
         missing["visual"] = "no visual encoder available"
         return None
-    from core_model.media.faces import extract_faces
-
-    track = extract_faces(path, face_fps, start_s, end_s, size=FACE_CROP_SIZE)
-    crops = np.asarray(track.crops)
-    if crops.shape[0] == 0:
-        missing["visual"] = "no face found"
+    track = media.face_track().between(start_s, end_s)
+    if not track.has_face(MIN_FACE_RATIO):
+        missing["visual"] = f"no face found ({int(track.found.sum())} of {track.found.size} sampled frames)"
         return None
+    crops = track.crops[track.found]  # (M, 48, 48): only the frames where a face was found
     return check_features(preset.visual.encode(crops), dim=preset.dims["visual"], rows=crops.shape[0],
                           source="visual features")
+
+
+class _Media:
+    """The probed file, its decoded audio and, once needed, its face track over the whole video."""
+
+    def __init__(self, path: Path, info, audio: np.ndarray | None, face_fps: float):
+        self.path = path
+        self.info = info
+        self.audio = audio
+        self.face_fps = face_fps
+        self._track = None
+
+    def face_track(self):
+        # One decoding pass for all clips; clips take their samples with FaceTrack.between.
+        if self._track is None:
+            from core_model.media.faces import extract_faces
+
+            self._track = extract_faces(self.path, self.face_fps, size=FACE_CROP_SIZE)
+        return self._track
