@@ -102,6 +102,10 @@ class Predictions:
     intensity: np.ndarray
     probabilities: np.ndarray
     labels: np.ndarray
+    # Gate balance per clip: the mean of the val and cls gate vectors over
+    # their channels (1 = inter-modal branch); None without gate fusion.
+    gate_val: np.ndarray | None = None
+    gate_cls: np.ndarray | None = None
 
     @property
     def classes(self) -> np.ndarray:
@@ -132,7 +136,7 @@ def predict(
     was_training = model.training
     model.eval()
     fixed = fixed_lengths_of(model)
-    intensities, probabilities = [], []
+    intensities, probabilities, gates_val, gates_cls = [], [], [], []
     try:
         for start in range(0, len(samples), batch_size):
             if cancel is not None and cancel.is_set():
@@ -142,6 +146,9 @@ def predict(
                 output = model(batch)
             intensities.append(output.intensity.float().cpu())
             probabilities.append(torch.softmax(output.logits.float(), dim=-1).cpu())
+            if output.gate_val is not None and output.gate_cls is not None:
+                gates_val.append(output.gate_val.float().mean(dim=-1).cpu())
+                gates_cls.append(output.gate_cls.float().mean(dim=-1).cpu())
     finally:
         model.train(was_training)
     labels = np.array([np.nan if s.label is None else float(s.label) for s in samples], dtype=np.float64)
@@ -150,6 +157,8 @@ def predict(
         intensity=torch.cat(intensities).numpy().astype(np.float64),
         probabilities=torch.cat(probabilities).numpy().astype(np.float64),
         labels=labels,
+        gate_val=torch.cat(gates_val).numpy().astype(np.float64) if gates_val else None,
+        gate_cls=torch.cat(gates_cls).numpy().astype(np.float64) if gates_cls else None,
     )
 
 
