@@ -158,7 +158,8 @@ class ClipsMixin(ProjectBase):
 
         With ``replace`` (re-analysis) the video's old clips are replaced: a clip
         with the same bounds (to 1 ms) and text keeps its id, and with it its
-        predictions, annotations and labels; the other old clips are deleted.
+        predictions, annotations and labels (and its split and source id unless
+        the new clip gives them); the other old clips are deleted.
         """
         cleaned = [_clean_clip(clip, f"clip {index} of video {video_id}") for index, clip in enumerate(clips)]
         ids: list[int] = []
@@ -182,8 +183,9 @@ class ClipsMixin(ProjectBase):
                     conn.execute(
                         "UPDATE clips SET start_s = :start_s, end_s = :end_s, words = :words, "
                         "alignment_confidence = :alignment_confidence, missing = :missing, "
-                        "is_machine_draft = :is_machine_draft, feature_key = :feature_key, split = :split, "
-                        "source_id = :source_id, meta = :meta WHERE id = :id",
+                        "is_machine_draft = :is_machine_draft, feature_key = :feature_key, "
+                        "split = COALESCE(:split, split), source_id = COALESCE(:source_id, source_id), "
+                        "meta = :meta WHERE id = :id",
                         {**clip, "id": clip_id},
                     )
                 else:
