@@ -265,6 +265,24 @@ class Job:
             logger.info("job %s finished after %.2f s", self.name, elapsed)
 
 
+def call_by_name(target: str, *args, progress, cancel, on_event=None, **kwargs):
+    """Import ``"package.module:function"`` in the worker and call it with the job keywords.
+
+    The GUI starts service jobs through this function, so heavy modules (torch)
+    are imported only by the worker process, never by the GUI.
+    """
+    import importlib
+
+    module_name, _, function_name = target.partition(":")
+    if not module_name or not function_name:
+        raise ValueError(f"job target {target!r} is invalid; expected 'package.module:function'")
+    fn = getattr(importlib.import_module(module_name), function_name)
+    call_kwargs = dict(kwargs, progress=progress, cancel=cancel)
+    if on_event is not None and _accepts_keyword(fn, "on_event"):
+        call_kwargs["on_event"] = on_event
+    return fn(*args, **call_kwargs)
+
+
 def start_job(fn: Callable, *args, grace_s: float = DEFAULT_GRACE_S, name: str | None = None, **kwargs) -> Job:
     """Start ``fn(*args, progress=..., cancel=..., **kwargs)`` in a spawned process and return its Job."""
     job = Job(fn, args, kwargs, grace_s=grace_s, name=name)

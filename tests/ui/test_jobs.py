@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from app.services.jobs import JobError, JobEvent, JobResult, ProgressEvent, start_job
+from app.services.jobs import JobError, JobEvent, JobResult, ProgressEvent, call_by_name, start_job
 from sample_jobs import count_to, die_natively, fail_with_value_error, ignore_cancel, wait_for_cancel
 
 
@@ -72,3 +72,10 @@ def test_native_death_is_reported_with_exit_code():
     assert outcome.type_name == "WorkerDied"
     assert outcome.exit_code == 3
     assert not outcome.cancelled
+
+
+def test_call_by_name_imports_in_worker():
+    job = start_job(call_by_name, "sample_jobs:count_to", 3)
+    events = collect(job)
+    assert [e.data["step"] for e in events if isinstance(e, JobEvent)] == [1, 2, 3]
+    assert events[-1].value["sum"] == 6

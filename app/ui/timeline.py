@@ -1,0 +1,207 @@
+"""Timeline of one video: predicted intensity with a confidence band, labels, gate balance, playhead.
+
+Every layer is one batched pyqtgraph item (a step curve with NaN breaks, one
+scatter, one curve per status), so 25,000 clips cost a handful of items.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+logger = logging.getLogger(__name__)
+
+STATUS_COLORS = {
+    "unlabeled": (150, 150, 150),
+    "predicted": (100, 149, 237),
+    "accepted": (46, 160, 67),
+    "corrected": (255, 165, 0),
+    "rejected": (200, 40, 40),
+    "flagged": (170, 60, 200),
+}
+# y of the status strip under the intensity axis.
+STATUS_Y = -3.4
+
+
+@dataclass(frozen=True)
+class TimelineData:
+    """Per-clip arrays of one video, all of shape (N,) and sorted by ``start``.
+
+    Missing values are NaN: ``intensity``/``band`` without a prediction, ``label``
+    without a human label, ``gate_val``/``gate_cls`` without gate values.
+    ``band`` is the half-width of the confidence band in intensity units.
+    """
+
+    clip_ids: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    intensity: np.ndarray
+    band: np.ndarray
+    label: np.ndarray
+    gate_val: np.ndarray
+    gate_cls: np.ndarray
+    status: tuple[str, ...]
+
+    @classmethod
+    def empty(cls) -> "TimelineData":
+        nothing = np.zeros(0)
+        return cls(np.zeros(0, dtype=np.int64), nothing, nothing, nothing, nothing, nothing, nothing, nothing, ())
+
+
+def step_xy(start: np.ndarray, end: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return x, y of a step curve that holds ``value[i]`` over [start[i], end[i]], NaN between clips.
+
+    Shapes: inputs (N,), outputs (3N,) as (start, end, gap) triples.
+    """
+    count = len(start)
+    x = np.empty(3 * count)
+    y = np.empty(3 * count)
+    x[0::3] = start
+    x[1::3] = end
+    x[2::3] = end
+    y[0::3] = value
+    y[1::3] = value
+    y[2::3] = np.nan
+    return x, y
+
+
+class Timeline(QWidget):
+    """Two linked plots: intensity (-3..+3) above the gate balance (0..1), sharing the time axis.
+
+    Click to seek (``seekRequested(seconds)``) and to pick the clip under the
+    pointer (``clipClicked(clip_id)``). Wheel and drag zoom and pan the time axis only.
+    """
+
+    seekRequested = Signal(float)
+    clipClicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.data = TimelineData.empty()
+        self.graphics = pg.GraphicsLayoutWidget(self)
+        self.graphics.setBackground("w")
+        self.intensity_plot = self.graphics.addPlot(row=0, col=0)
+        self.gate_plot = self.graphics.addPlot(row=1, col=0)
+        self.graphics.ci.layout.setRowStretchFactor(0, 3)
+        self.graphics.ci.layout.setRowStretchFactor(1, 1)
+        self.gate_plot.setXLink(self.intensity_plot)
+        for plot in (self.intensity_plot, self.gate_plot):
+            plot.setMouseEnabled(x=True, y=False)
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.showGrid(x=True, y=True, alpha=0.2)
+        self.intensity_plot.setYRange(-3.6, 3.2, padding=0)
+        self.intensity_plot.setLabel("left", "intensity")
+        self.gate_plot.setYRange(0, 1, padding=0.05)
+        self.gate_plot.setLabel("left", "inter share")
+        self.gate_plot.setLabel("bottom", "time", units="s")
+        self.intensity_plot.addLegend(offset=(5, 5))
+        self.gate_plot.addLegend(offset=(5, 5))
+
+        self.band_upper = pg.PlotDataItem(pen=None)
+        self.band_lower = pg.PlotDataItem(pen=None)
+        self.band = pg.FillBetweenItem(self.band_upper, self.band_lower, brush=pg.mkBrush(100, 149, 237, 60))
+        self.intensity_curve = pg.PlotDataItem(pen=pg.mkPen((30, 80, 200), width=1), name="predicted")
+        self.label_points = pg.ScatterPlotItem(symbol="d", size=9, pen=pg.mkPen("k"),
+                                              brush=pg.mkBrush(255, 200, 0), name="human label")
+        self.status_curves = {
+            status: pg.PlotDataItem(pen=pg.mkPen(color, width=1)) for status, color in STATUS_COLORS.items()
+        }
+        self.gate_val_curve = pg.PlotDataItem(pen=pg.mkPen((200, 80, 40), width=1.5), name="intensity gate")
+        self.gate_cls_curve = pg.PlotDataItem(pen=pg.mkPen((40, 150, 90), width=1.5), name="class gate")
+        for item in (self.band_upper, self.band_lower, self.band, self.intensity_curve, self.label_points,
+                     *self.status_curves.values()):
+            self.intensity_plot.addItem(item)
+        self.gate_plot.addItem(self.gate_val_curve)
+        self.gate_plot.addItem(self.gate_cls_curve)
+        # Clipping needs the item's view box, so it is switched on after addItem.
+        for item in (self.band_upper, self.band_lower, self.intensity_curve, self.gate_val_curve,
+                     self.gate_cls_curve, *self.status_curves.values()):
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+        self.playhead = pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen((220, 0, 0), width=1.5))
+        self.gate_playhead = pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen((220, 0, 0), width=1.5))
+        self.intensity_plot.addItem(self.playhead)
+        self.gate_plot.addItem(self.gate_playhead)
+
+        self.graphics.scene().sigMouseClicked.connect(self._on_click)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics)
+
+    def set_data_keep_view(self, data: TimelineData) -> None:
+        """Replace every layer with ``data`` but keep the visible time range (after a review action)."""
+        x_range = self.intensity_plot.viewRange()[0]
+        self.set_data(data)
+        self.intensity_plot.setXRange(*x_range, padding=0)
+
+    def set_data(self, data: TimelineData) -> None:
+        """Replace every layer with ``data`` and show its whole time range."""
+        self.data = data
+        start, end = data.start, data.end
+        x, y = step_xy(start, end, data.intensity)
+        self.intensity_curve.setData(x, y, connect="finite")
+        # FillBetweenItem cannot bridge NaN gaps, so the band uses the gap-free step outline.
+        self.band_upper.setData(*self._closed_steps(start, end, np.nan_to_num(data.intensity + data.band)))
+        self.band_lower.setData(*self._closed_steps(start, end, np.nan_to_num(data.intensity - data.band)))
+        labeled = ~np.isnan(data.label)
+        self.label_points.setData(x=((start + end) / 2)[labeled], y=data.label[labeled])
+        status = np.asarray(data.status, dtype=object)
+        for name, curve in self.status_curves.items():
+            chosen = status == name if len(status) else np.zeros(0, dtype=bool)
+            sx, sy = step_xy(start[chosen], end[chosen], np.full(int(chosen.sum()), STATUS_Y))
+            curve.setData(sx, sy, connect="finite")
+        gx, gv = step_xy(start, end, data.gate_val)
+        _, gc = step_xy(start, end, data.gate_cls)
+        self.gate_val_curve.setData(gx, gv, connect="finite")
+        self.gate_cls_curve.setData(gx, gc, connect="finite")
+        if len(start):
+            self.intensity_plot.setXRange(float(start.min()), float(end.max()), padding=0.01)
+            self.intensity_plot.setLimits(xMin=float(start.min()) - 1, xMax=float(end.max()) + 1)
+        logger.debug("timeline shows %d clips", len(start))
+
+    @staticmethod
+    def _closed_steps(start: np.ndarray, end: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = np.empty(2 * len(start))
+        y = np.empty(2 * len(start))
+        x[0::2] = start
+        x[1::2] = end
+        y[0::2] = value
+        y[1::2] = value
+        return x, y
+
+    def set_position(self, seconds: float) -> None:
+        """Move the playhead; the view scrolls when the playhead leaves it."""
+        self.playhead.setPos(seconds)
+        self.gate_playhead.setPos(seconds)
+        low, high = self.intensity_plot.viewRange()[0]
+        if not low <= seconds <= high:
+            width = high - low
+            self.intensity_plot.setXRange(seconds - 0.1 * width, seconds + 0.9 * width, padding=0)
+
+    def show_range(self, start_s: float, end_s: float) -> None:
+        self.intensity_plot.setXRange(start_s, end_s, padding=0.02)
+
+    def clip_at(self, seconds: float) -> int | None:
+        """Return the id of the clip that covers ``seconds``, or None."""
+        index = int(np.searchsorted(self.data.start, seconds, side="right")) - 1
+        if 0 <= index < len(self.data.start) and seconds <= self.data.end[index]:
+            return int(self.data.clip_ids[index])
+        return None
+
+    def _on_click(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        for plot in (self.intensity_plot, self.gate_plot):
+            if plot.sceneBoundingRect().contains(event.scenePos()):
+                seconds = float(plot.vb.mapSceneToView(event.scenePos()).x())
+                self.seekRequested.emit(seconds)
+                clip_id = self.clip_at(seconds)
+                if clip_id is not None:
+                    self.clipClicked.emit(clip_id)
+                return
