@@ -138,8 +138,8 @@ class TqdmProgress:
             self.bar.set_postfix(epoch=f"{event.epoch}/{event.epochs}", loss=f"{event.losses['total']:.4f}",
                                  refresh=False)
         else:
-            shown = {k: f"{event.metrics[k]:.4f}" for k in ("mae", "corr") if k in event.metrics}
-            self.bar.set_postfix(epoch=f"{event.epoch}/{event.epochs}", best=event.best_epoch, **shown)
+            summary = {k: f"{event.metrics[k]:.4f}" for k in ("mae", "corr") if k in event.metrics}
+            self.bar.set_postfix(epoch=f"{event.epoch}/{event.epochs}", best=event.best_epoch, **summary)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -21,7 +21,7 @@ from core_model.errors import DataError
 log = logging.getLogger(__name__)
 
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
-# What to do with NaN/Inf feature values: raise DataError, or replace them by 0.
+# Policies for NaN/Inf feature values: raise DataError, or replace them by 0.
 NONFINITE_POLICIES: tuple[str, ...] = ("reject", "zero")
 
 
@@ -29,9 +29,9 @@ NONFINITE_POLICIES: tuple[str, ...] = ("reject", "zero")
 class FeatureDataset:
     """Clips of one corpus with their feature sizes.
 
-    ``dims`` maps each modality to its feature size D; ``preset`` names the
-    feature extractor (a FeatureCache preset, or "mmsa"/"official" for corpus
-    files); ``nonfinite_counts`` counts the NaN/Inf values replaced per modality.
+    ``dims`` maps each modality to its feature size D. ``preset`` names the
+    feature extractor: a FeatureCache preset, or "mmsa"/"official" for corpus
+    files. ``nonfinite_counts`` counts the NaN/Inf values found per modality.
     """
 
     samples: list[ClipFeatures]
@@ -189,7 +189,7 @@ def training_splits(
 
     Clips without a split count as training clips. When there is no labeled
     validation clip, ``valid_fraction`` of the training clips (at least one)
-    is held out at random with ``seed``, and a warning says so.
+    is held out at random with ``seed``, and a warning is logged.
     """
     labeled = [s for s in dataset.samples if s.label is not None]
     train = [s for s in labeled if s.split in (None, "train")]

@@ -1,10 +1,11 @@
 """Load MMSA feature pickles (the format of MMSA and M-SENA) without running code.
 
-An MMSA pickle is a dict with "train", "valid" and "test" entries, each a dict
-of numpy arrays over its N clips: "text" (N, N_t, Dt) features (or only
-"text_bert" (N, 3, N_t) BERT token ids, which are not features), "audio"
-(N, L, Da), "vision" (N, M, Dv), "regression_labels" (N,), "audio_lengths"
-and "vision_lengths" (N,), "id" (N,). Zero-padded frames beyond a clip's
+An MMSA pickle is a dict with "train", "valid" and "test" entries. Each entry
+is a dict of numpy arrays over its N clips: "text" (N, N_t, Dt) features,
+"audio" (N, L, Da), "vision" (N, M, Dv), "regression_labels" (N,),
+"audio_lengths" and "vision_lengths" (N,) and "id" (N,). Some pickles carry
+"text_bert" (N, 3, N_t) BERT token ids, which give text lengths but are not
+features. Zero-padded frames beyond a clip's
 length are cut off here, so the model sees real frames only.
 
 Pickle can run arbitrary code while loading, so :class:`NumpyOnlyUnpickler`

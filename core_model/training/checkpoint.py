@@ -109,9 +109,9 @@ def save_checkpoint(directory: str | os.PathLike, model: nn.Module, info: Mappin
 def _replace_directory(source: Path, target: Path) -> None:
     """Move ``source`` to ``target``; an existing ``target`` is moved aside first.
 
-    NOTE: POSIX cannot rename a folder over a non-empty folder, so for a moment
-    between the two renames ``target`` is missing; a crash exactly then leaves
-    the old checkpoint in ``.NAME.old-*`` beside it.
+    NOTE: POSIX cannot rename a folder over a non-empty folder, so ``target``
+    is missing between the two renames. A crash exactly then leaves the old
+    checkpoint in ``.NAME.old-*`` beside it.
     """
     if not target.exists():
         os.rename(source, target)
@@ -186,7 +186,7 @@ def load_checkpoint(
 
     Raises CheckpointMismatchError naming expected and found values when the
     preset or feature sizes differ from ``expected_*``, ModelNotFoundError when
-    the folder holds no checkpoint.
+    the folder contains no checkpoint.
     """
     from safetensors.torch import load_model
 

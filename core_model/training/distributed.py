@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DistributedContext:
-    """Where this process sits in the run: rank of world_size, on local_rank's device."""
+    """Position of this process in the run: its rank of world_size, on local_rank's device."""
 
     rank: int = 0
     world_size: int = 1

@@ -17,9 +17,9 @@ class CancelToken(Protocol):
 class TrainingEvent:
     """One progress report.
 
-    ``kind`` is "step" after each optimiser step (``losses`` holds that step's
-    named losses) or "epoch" after each validation (``losses`` holds the epoch
-    means and ``metrics`` the validation metrics). ``step`` counts optimiser
+    ``kind`` is "step" after each optimiser step, with that step's named
+    ``losses``. It is "epoch" after each validation, with the epoch's mean
+    ``losses`` and the validation ``metrics``. ``step`` counts optimiser
     steps from 1 across the whole run, out of ``total_steps``. ``phase`` names
     the stage: "train", or "supervised" and "retrain" in self-training.
     """

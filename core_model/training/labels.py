@@ -5,9 +5,8 @@ The model's classification head uses 7 bins of the intensity v in [-3, 3]:
 [0.5,1.5) -> 4, [1.5,2.5) -> 5, [2.5,3] -> 6. Half points go up.
 
 MMSA's Acc-7 and Acc-5 instead round the clipped intensity with numpy's
-round-half-to-even, so the two schemes differ at the half points: -2.5 is
-bin 1 here but rounds to -2 (class 1) and -1.5 is bin 2 here but rounds to
--2 (class 1) in MMSA.
+round-half-to-even, so the two schemes differ at half points. For example,
+-1.5 is bin 2 here (class -1) but MMSA rounds it to -2.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ from core_model.training.labels import intensity_to_class, mmsa_class5, mmsa_cla
 
 log = logging.getLogger(__name__)
 
-# Metric keys in the column order of the paper's results table, then the
-# extra ones. ``bin7_acc`` compares the model's 7 bins of prediction and label;
+# Metric keys in the column order of the results table of the Semi-IIN paper
+# (Lin et al., AAAI 2025, Table 1), then the extra ones. ``bin7_acc`` compares the model's 7 bins of prediction and label;
 # ``cls7_acc`` compares the classification head's argmax with the label's bin.
 METRIC_ORDER: tuple[str, ...] = (
     "mae", "corr", "acc2_has0", "acc2_non0", "f1_has0", "f1_non0", "acc7", "acc5", "bin7_acc", "cls7_acc",
@@ -124,8 +124,8 @@ def to_mmsa(metrics: Mapping[str, float], decimals: int | None = 4) -> dict[str,
 def format_table(metrics: Mapping[str, float], percent: bool = True) -> str:
     """Format metrics as a two-line text table in :data:`METRIC_ORDER`.
 
-    MAE and Corr are printed as they are; accuracies and F1 as percentages
-    when ``percent`` is set, as the paper prints them.
+    MAE and Corr are printed as they are. Accuracies and F1 are printed as
+    percentages when ``percent`` is set, as the Semi-IIN paper reports them.
     """
     keys = [k for k in METRIC_ORDER if k in metrics]
     cells = []

@@ -2,9 +2,9 @@
 
 1. Train phi on the labeled set L (skipped when phi is already trained).
 2. Predict the unlabeled set U with phi in eval mode without gradients.
-   Each clip goes to its argmax class; within each of the 7 classes the k
-   clips with the highest probability of that class are kept (ties broken by
-   clip name, then input order). This is U'.
+   Each clip goes to its argmax class. Within each of the 7 classes the k
+   clips with the highest probability of that class are kept, and ties are
+   broken by clip name, then input order. This is U'.
 3. Initialise phi' as a copy of phi and train it on L and U' with the
    retraining loss (pseudo-labeled clips add cross-entropy only).
 4. Return phi' with the pseudo-label records.

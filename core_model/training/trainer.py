@@ -2,8 +2,8 @@
 
 One :class:`Trainer` serves plain training, both stages of self-training and
 distributed runs under torchrun (DistributedDataParallel with a
-DistributedSampler; a single process uses the same sampler with one replica,
-so one process and W processes see the same global batches).
+DistributedSampler). A single process uses the same sampler with one replica,
+so one process and W processes see the same global batches.
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def evaluate(model: nn.Module, samples: Sequence[ClipFeatures], dims: Mapping[st
 
 @dataclass
 class TrainResult:
-    """Outcome of :meth:`Trainer.fit`; the model holds the best epoch's weights afterwards."""
+    """Outcome of :meth:`Trainer.fit`. Afterwards the model contains the best epoch's weights."""
 
     best_epoch: int
     best_metrics: dict[str, float]
@@ -188,7 +188,7 @@ class Trainer:
     before every step and raises TrainingCancelled (after restoring the best
     weights so far into the model). With ``checkpoint_dir`` the best epoch is
     saved there whenever it improves, with ``checkpoint_info`` (preset, dims,
-    data hashes, ...) merged in; a cancelled run leaves that checkpoint as it
+    data hashes, ...) merged in. A cancelled run leaves that checkpoint as it
     was after its last improvement.
     """
 

@@ -29,7 +29,7 @@ def test_training_beats_constant_predictor(data):
     constant_mae = float(np.mean([abs(c.label - constant) for c in valid]))
     assert result.best_metrics["mae"] < 0.7 * constant_mae, (result.best_metrics, constant_mae)
     assert result.best_metrics["corr"] > 0.5
-    # The model holds the best epoch's weights afterwards.
+    # Afterwards the model contains the best epoch's weights.
     again = evaluate(model, valid, DIMS)
     assert again["mae"] == pytest.approx(result.best_metrics["mae"], abs=1e-6)
     assert len(result.history) == 6
