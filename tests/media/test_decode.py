@@ -1,0 +1,215 @@
+"""Probing and decoding real clips, generated variable frame rate video and broken files."""
+
+import av
+import numpy as np
+import pytest
+
+from core_model.errors import (
+    EmptyMediaError,
+    MediaError,
+    MediaNotFoundError,
+    NoAudioStreamError,
+    NotMediaError,
+    NoVideoStreamError,
+    TruncatedMediaError,
+)
+from core_model.media.decode import decode_audio, frame_timestamps, is_silent, iter_frames, probe, rms_dbfs
+
+from .helpers import MANDARIN, MOSI_LONG, MOSI_SHORT, SILENT, write_video
+
+pytestmark = pytest.mark.timeout(60)
+
+# Tolerance on audio length in seconds: well below one AAC frame (1024 samples, 23 ms at 44.1 kHz).
+FEW_MS = 0.005
+
+
+def test_probe_mosi_clip():
+    info = probe(MOSI_LONG)
+    assert info.duration_s == pytest.approx(12.30, abs=0.01)
+    assert info.has_audio and info.has_video
+    assert (info.width, info.height) == (480, 360)
+    assert info.average_fps == pytest.approx(30.0)
+    assert info.frame_count == 369
+    assert info.video_codec == "h264"
+    assert info.audio_codec == "aac"
+    assert info.audio_sample_rate == 44100
+    assert info.audio_channels == 2
+    assert info.size_bytes == MOSI_LONG.stat().st_size
+
+
+@pytest.mark.parametrize("path, duration_s", [(MOSI_LONG, 12.30), (MOSI_SHORT, 2.44)], ids=["12.3s", "2.44s"])
+def test_decode_audio_length(path, duration_s):
+    info = probe(path)
+    audio = decode_audio(path)
+    assert audio.dtype == np.float32
+    assert audio.ndim == 1
+    # The AAC track ends about 40 ms before the video; the audio covers the track, not the video.
+    assert abs(len(audio) / 16000 - info.audio_duration_s) <= FEW_MS
+    assert abs(len(audio) / 16000 - duration_s) <= 0.07
+    assert np.abs(audio).max() <= 1.0
+    assert not is_silent(audio)
+
+
+def test_decode_audio_other_rate():
+    audio = decode_audio(MOSI_SHORT, sample_rate=8000)
+    assert abs(len(audio) / 8000 - probe(MOSI_SHORT).audio_duration_s) <= FEW_MS
+
+
+@pytest.mark.parametrize("start_s, end_s", [(3.0, 5.0), (0.013, 0.5), (7.77, None)])
+def test_decode_audio_window_matches_full(start_s, end_s):
+    full = decode_audio(MOSI_LONG)
+    window = decode_audio(MOSI_LONG, start_s=start_s, end_s=end_s)
+    first = round(start_s * 16000)
+    expected = full[first:] if end_s is None else full[first : round(end_s * 16000)]
+    assert len(window) == len(expected)
+    difference = float(np.abs(window - expected).max())
+    assert difference < 1e-6, f"max difference {difference}"
+
+
+def test_decode_audio_rejects_bad_window():
+    with pytest.raises(ValueError, match="end_s"):
+        decode_audio(MOSI_SHORT, start_s=2.0, end_s=1.0)
+    with pytest.raises(ValueError, match="sample_rate"):
+        decode_audio(MOSI_SHORT, sample_rate=0)
+
+
+def test_silent_audio_flagged():
+    audio = decode_audio(SILENT)
+    assert len(audio) == pytest.approx(8.0 * 16000, abs=FEW_MS * 16000)
+    assert is_silent(audio)
+    assert rms_dbfs(audio) < -60
+
+
+def test_rms_dbfs_values():
+    assert rms_dbfs(np.zeros(0, dtype=np.float32)) == -np.inf
+    assert rms_dbfs(np.full(100, 0.5, dtype=np.float32)) == pytest.approx(-6.02, abs=0.01)
+    assert is_silent(np.full(100, 1e-4, dtype=np.float32))  # -80 dBFS
+    assert not is_silent(np.full(100, 1e-4, dtype=np.float32), threshold_db=-90)
+
+
+def test_frame_timestamps_mosi():
+    times = frame_timestamps(MOSI_LONG)
+    assert len(times) == 369
+    assert times[0] == 0.0
+    assert np.all(np.diff(times) > 0)
+    assert np.allclose(np.diff(times), 1 / 30, atol=1e-4)
+
+
+def test_iter_frames_every_frame_matches_timestamps():
+    times = frame_timestamps(MOSI_SHORT)
+    decoded = [(time_s, frame.shape, frame.dtype) for time_s, frame in iter_frames(MOSI_SHORT)]
+    assert np.allclose([time_s for time_s, _, _ in decoded], times)
+    assert all(shape == (360, 480, 3) for _, shape, _ in decoded)
+    assert all(dtype == np.uint8 for _, _, dtype in decoded)
+
+
+def test_iter_frames_sampled_grid():
+    samples = list(iter_frames(MOSI_LONG, fps=5.0, start_s=2.0, end_s=4.0, max_side=240))
+    times = [time_s for time_s, _ in samples]
+    assert times == pytest.approx([2.0 + k / 5 for k in range(10)])
+    assert samples[0][1].shape == (180, 240, 3)
+
+
+def test_variable_frame_rate_timestamps(tmp_path):
+    path = tmp_path / "vfr.mp4"
+    written = [0.0, 0.1, 0.15, 0.4, 0.45, 0.5, 1.0, 1.2]
+    levels = write_video(path, written)
+    assert np.allclose(frame_timestamps(path), written, atol=1e-3)
+
+    # At 10 samples per second, each sample shows the last frame at or before it.
+    samples = list(iter_frames(path, fps=10.0))
+    for time_s, frame in samples:
+        shown = max(index for index, start in enumerate(written) if start <= time_s + 1e-6)
+        assert abs(float(frame.mean()) - levels[shown]) < 6, f"sample at {time_s:.2f} s"
+    assert samples[-1][0] < probe(path).duration_s
+
+
+def test_mandarin_clip_decodes():
+    info = probe(MANDARIN)
+    assert (info.width, info.height) == (1920, 804)
+    audio = decode_audio(MANDARIN)
+    assert len(audio) == pytest.approx(1.28 * 16000, abs=FEW_MS * 16000)
+    assert not is_silent(audio)
+    frames = list(iter_frames(MANDARIN, fps=5.0, max_side=640))
+    assert len(frames) == 7
+    assert frames[0][1].shape == (268, 640, 3)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(MediaNotFoundError, match="not found"):
+        probe(tmp_path / "absent.mp4")
+
+
+def test_zero_byte_file(tmp_path):
+    path = tmp_path / "empty.mp4"
+    path.write_bytes(b"")
+    with pytest.raises(EmptyMediaError, match="0 bytes"):
+        probe(path)
+    with pytest.raises(EmptyMediaError):
+        decode_audio(path)
+
+
+def test_text_file_with_video_extension(tmp_path):
+    path = tmp_path / "notes.mp4"
+    path.write_text("These are meeting notes, not a video.\n" * 20)
+    with pytest.raises(NotMediaError, match="notes.mp4"):
+        probe(path)
+    with pytest.raises(NotMediaError):
+        list(iter_frames(path))
+
+
+def test_truncated_mp4_without_index(tmp_path):
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(MOSI_SHORT.read_bytes()[:60_000])  # the index (moov) sits at the end
+    with pytest.raises(TruncatedMediaError, match="truncated"):
+        probe(path)
+
+
+def test_truncated_mp4_with_index_first(tmp_path):
+    fast = tmp_path / "fast.mp4"
+    with av.open(str(MOSI_SHORT)) as source, av.open(str(fast), "w", format="mp4", options={"movflags": "faststart"}) as out:
+        streams = {stream.index: out.add_stream_from_template(stream) for stream in source.streams}
+        for packet in source.demux():
+            if packet.dts is None:
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+    data = fast.read_bytes()
+    cut = tmp_path / "fast_cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+
+    assert probe(cut).has_audio  # the headers are intact
+    with pytest.raises(TruncatedMediaError, match="truncated"):
+        decode_audio(cut)
+    with pytest.raises(TruncatedMediaError):
+        list(iter_frames(cut, fps=5.0))
+    with pytest.raises(TruncatedMediaError):
+        frame_timestamps(cut)
+
+
+def test_audio_only_file(audio_only):
+    info = probe(audio_only)
+    assert info.has_audio
+    assert not info.has_video
+    assert info.width is None
+    assert len(decode_audio(audio_only)) == 32000
+    with pytest.raises(NoVideoStreamError, match="no video stream"):
+        list(iter_frames(audio_only))
+    with pytest.raises(NoVideoStreamError):
+        frame_timestamps(audio_only)
+
+
+def test_video_only_file(video_only):
+    info = probe(video_only)
+    assert info.has_video
+    assert not info.has_audio
+    assert info.audio_sample_rate is None
+    with pytest.raises(NoAudioStreamError, match="no audio stream"):
+        decode_audio(video_only)
+    assert len(frame_timestamps(video_only)) == 20
+
+
+def test_media_errors_share_base_class():
+    for error in (EmptyMediaError, NotMediaError, TruncatedMediaError, NoAudioStreamError, NoVideoStreamError):
+        assert issubclass(error, MediaError)
+    assert issubclass(MediaNotFoundError, FileNotFoundError)
