@@ -125,3 +125,34 @@ def test_train_config_round_trip_and_errors():
     defaults = TrainConfig()
     assert (defaults.lr, defaults.weight_decay, defaults.batch_size, defaults.epochs) == (1e-4, 1e-4, 32, 30)
     assert defaults.select_metric == "mae"
+
+
+def test_faithful_configuration_trains(data):
+    from core_model.model import SemiIIN
+    from core_model.training.model_setup import config_for_data
+    from core_model.training.trainer import fixed_lengths_of
+
+    train, valid = data
+    config = config_for_data(DIMS, train + valid, faithful=True, hidden=16, heads=2, ff=32)
+    model = SemiIIN(config)
+    assert fixed_lengths_of(model) == {"audio": 16, "text": 6, "visual": 5}
+    result = Trainer(model, TrainConfig(epochs=1, **FAST), DIMS).fit(train[:32], valid[:8])
+    assert np.isfinite(result.best_metrics["mae"])
+
+
+def test_model_sized_from_data():
+    from core_model.data.batch import ClipFeatures
+    from core_model.training.model_setup import config_for_data, fit_to_capacity, max_lengths
+
+    clips = [ClipFeatures(name="short", text=np.ones((3, 8), np.float32), audio=np.ones((2, 6), np.float32))]
+    assert max_lengths(clips) == {"audio": 2, "text": 3, "visual": 0}
+    config = config_for_data(DIMS, clips, hidden=16, heads=2, ff=32)
+    # Two audio frames give no token after the two strided convolutions, so the
+    # audio capacity grows until the encoder yields one.
+    assert config.token_capacity("audio") == 1
+    assert config.fixed_lengths["text"] == 3
+    assert config.fixed_lengths["visual"] == 1
+    longer = [ClipFeatures(name="long", text=np.ones((7, 8), np.float32))]
+    fitted = fit_to_capacity(longer, config)
+    assert fitted[0].text.shape == (3, 8)
+    assert longer[0].text.shape == (7, 8)
