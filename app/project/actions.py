@@ -164,9 +164,11 @@ class ActionsMixin(ProjectBase):
 
     # -- bulk accept -----------------------------------------------------------
 
+    # The ifnull() term matches the index clips_confidence_ascending, so only clips above the threshold are read.
     _BULK_SQL = (
         "FROM clips AS c JOIN predictions AS p ON p.id = c.prediction_id "
-        "LEFT JOIN annotations AS a ON a.clip_id = c.id WHERE a.clip_id IS NULL AND p.confidence >= ?"
+        "LEFT JOIN annotations AS a ON a.clip_id = c.id "
+        "WHERE ifnull(c.confidence, 1e308) >= ? AND c.confidence IS NOT NULL AND a.clip_id IS NULL"
     )
 
     def count_bulk_accept(self, min_confidence: float) -> int:

@@ -96,7 +96,7 @@ class ProjectBase:
              backup_interval_s: float = DEFAULT_BACKUP_INTERVAL_S,
              backups_kept: int = DEFAULT_BACKUPS_KEPT,
              synchronous: str = "FULL"):
-        """Open the project in ``folder``, back it up and migrate it to the current schema.
+        """Open the project in ``folder``, back it up if it changed since the last backup, and migrate it.
 
         ``synchronous`` is SQLite's durability setting: FULL (the default) also
         keeps committed actions through a power loss; NORMAL keeps them through a
@@ -119,7 +119,7 @@ class ProjectBase:
             project = cls(root, conn, probe=probe, backup_interval_s=backup_interval_s, backups_kept=backups_kept)
             for name in SUBFOLDERS:
                 (root / name).mkdir(exist_ok=True)
-            if backup_on_open and schema_version(conn) > 0:
+            if backup_on_open and schema_version(conn) > 0 and project._changed_since_backup():
                 project.backup()
             if migrate(conn):
                 log.info("project %s is now at schema version %d", root, SCHEMA_VERSION)
@@ -234,6 +234,21 @@ class ProjectBase:
             path = write_backup(self._connection(), self.backups_dir, self.backups_kept)
             self._last_backup = time.monotonic()
         return path
+
+    def _changed_since_backup(self) -> bool:
+        """Return True unless the newest backup is younger than every write to the file and its WAL.
+
+        NOTE: a write by another process while a backup is being copied can be
+        missed by this test; the next periodic backup includes it.
+        """
+        backups = list_backups(self.backups_dir)
+        if not backups:
+            return True
+        newest = backups[-1].stat().st_mtime
+        if self.db_path.stat().st_mtime >= newest:
+            return True
+        wal = self.db_path.with_name(self.db_path.name + "-wal")
+        return wal.exists() and wal.stat().st_size > 0 and wal.stat().st_mtime >= newest
 
     def maybe_backup(self) -> Path | None:
         """Back up when ``backup_interval_s`` has passed since the last backup; return the new path or None."""

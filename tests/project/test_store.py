@@ -99,8 +99,9 @@ def test_closed_project_raises(tmp_path):
 def test_backups_rotate_and_verify(tmp_path):
     folder = tmp_path / "p"
     Project.create(folder, backups_kept=3).close()
-    for _ in range(4):
-        Project.open(folder, backups_kept=3).close()
+    for step in range(4):
+        with Project.open(folder, backups_kept=3) as project:
+            project.set_setting("step", step)
     with Project.open(folder, backups_kept=3, backup_interval_s=3600) as project:
         backups = project.backups()
         assert len(backups) == 3
@@ -120,3 +121,31 @@ def test_failed_backup_keeps_older_ones(tmp_path, monkeypatch):
         assert project.backup() is None
         assert project.backups() == good
         assert not list(project.backups_dir.glob(".*.tmp"))
+
+
+def test_unchanged_project_is_not_backed_up_again(tmp_path):
+    folder = tmp_path / "p"
+    with Project.create(folder) as project:
+        project.set_setting("x", 1)
+    Project.open(folder).close()
+    first = Project.open(folder)
+    first.close()
+    assert len(first.backups()) == 2
+    with Project.open(folder) as project:
+        project.set_setting("x", 2)
+    with Project.open(folder) as project:
+        assert len(project.backups()) == 3
+
+
+def test_integrity_ok_detects_damage(tmp_path):
+    path = tmp_path / "copy.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (x)")
+    conn.executemany("INSERT INTO t VALUES (?)", [("row %d" % i * 20,) for i in range(2000)])
+    conn.commit()
+    conn.close()
+    assert integrity_ok(path)
+    data = bytearray(path.read_bytes())
+    data[5000:9000] = b"\x13" * 4000
+    path.write_bytes(bytes(data))
+    assert not integrity_ok(path)
