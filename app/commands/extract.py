@@ -49,6 +49,8 @@ def register(subparsers) -> None:
     parser.add_argument("--shard", type=_parse_shard, default=(0, 1), metavar="i/n",
                         help="process only videos i, i+n, i+2n, ... of the sorted list (0 <= i < n)")
     parser.add_argument("--face-fps", type=float, default=5.0, help="face crops sampled per second (default: 5)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads per process during analysis (default: 1; run shards for more cores)")
     parser.add_argument("--allow-missing", action="store_true",
                         help="flag a modality as missing when its encoder is unavailable, instead of stopping")
     parser.add_argument("--fabnet-folder", type=Path, default=None,
@@ -124,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
             transcript = find_transcript(video, args.transcripts)
             try:
                 clips = analyze_video(video, preset, cache, transcript, progress=progress,
-                                      face_fps=args.face_fps, errors=clip_errors)
+                                      face_fps=args.face_fps, errors=clip_errors, threads=args.threads)
             except SemiIINError as exc:
                 log.error("%s failed: %s", video, exc)
                 error_rows.append({"video": name, "clip": "", "start_s": "", "end_s": "",

@@ -34,7 +34,7 @@ def mosi_run(tmp_path_factory, preset, feature_data):
     video = feature_data / "Sqr0AcuoNnk_12.mp4"
     transcript = feature_data / "Sqr0AcuoNnk_12.txt"
     steps = []
-    first = analyze_video(video, preset, cache, transcript, progress=lambda *step: steps.append(step))
+    first = analyze_video(video, preset, cache, transcript, progress=lambda *step: steps.append(step), threads=1)
     second = analyze_video(video, preset, cache, transcript)
     return first, second, cache, steps
 
