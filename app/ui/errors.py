@@ -15,15 +15,14 @@ from core_model.errors import SemiIINError
 
 logger = logging.getLogger(__name__)
 
-APP_NAME = "semi-iin-studio"
 LOG_FILE_NAME = "semi-iin-studio.log"
 
 
 def log_file_path() -> Path:
-    """Return the log file in platformdirs' user log folder for this app."""
-    from platformdirs import user_log_dir
+    """Return the log file in the app's user log folder (platformdirs, or ``SEMI_IIN_DATA_DIR``/logs)."""
+    from app.services.paths import user_log_dir
 
-    return Path(user_log_dir(APP_NAME, appauthor=False)) / LOG_FILE_NAME
+    return user_log_dir() / LOG_FILE_NAME
 
 
 def setup_file_logging(path: Path | None = None) -> Path:

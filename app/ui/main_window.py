@@ -13,10 +13,9 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QWidget,
+    QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QVBoxLayout, QWidget,
 )
 
-from app.ui.attention import AttentionView
 from app.ui.clip_table import ClipTable
 from app.ui.dialogs import AppSettings, BulkAcceptDialog, SettingsDialog, ShortcutsDialog
 from app.ui.errors import show_error
@@ -25,11 +24,24 @@ from app.ui.model_panel import ModelPanel
 from app.ui.player import VideoPlayer
 from app.ui.session import ProjectSession
 from app.ui.shortcuts import EDIT_SHORTCUTS, PLAYER_SHORTCUTS, REVIEW_SHORTCUTS, Shortcut, all_shortcuts
-from app.ui.timeline import Timeline, TimelineData
 from app.ui.transcript import TranscriptPanel
 
 logger = logging.getLogger(__name__)
 
+# Menu text and file-dialog filter of each import and export format.
+IMPORT_FORMATS = {
+    "label_csv": ("Labels: label.csv (MMSA / M-SENA)", "label.csv (*.csv)"),
+    "eaf": ("Transcript of current video: ELAN .eaf", "ELAN (*.eaf)"),
+    "subtitles": ("Transcript of current video: SRT / VTT", "Subtitles (*.srt *.vtt)"),
+}
+EXPORT_FORMATS = {
+    "label_csv": ("Labels: label.csv (MMSA / M-SENA)", "label.csv (*.csv)"),
+    "eaf": ("Current video: ELAN .eaf", "ELAN (*.eaf)"),
+    "srt": ("Current video: SRT subtitles", "SubRip (*.srt)"),
+    "vtt": ("Current video: WebVTT subtitles", "WebVTT (*.vtt)"),
+    "csv": ("All clips: CSV", "CSV (*.csv)"),
+    "json": ("All clips: JSON", "JSON (*.json)"),
+}
 # Intensity step of the fine label keys.
 SMALL_STEP = 0.1
 LARGE_STEP = 0.5
@@ -40,7 +52,13 @@ class MainWindow(QMainWindow):
 
     projectOpened = Signal(str)
 
-    def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None):
+    def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None,
+                 defer_plots: bool = False):
+        """Build the window; with ``defer_plots`` the pyqtgraph panels are built after it shows.
+
+        pyqtgraph takes most of the import time, so ``main.py`` defers the
+        timeline and attention plots to get the window on screen first.
+        """
         super().__init__(parent)
         self.setWindowTitle("Semi-IIN Studio")
         self.resize(1400, 900)
@@ -51,38 +69,85 @@ class MainWindow(QMainWindow):
         self.last_error = None
         self._timeline_video: int | None = None
         self._failed_paths: set[str] = set()
+        self._timeline = None
+        self._attention = None
 
         self.player = VideoPlayer(self)
-        self.timeline = Timeline(self)
+        self.timeline_host = self._placeholder("Loading the timeline...")
+        self.attention_host = self._placeholder("Loading the attention view...")
         self.transcript = TranscriptPanel(self)
-        self.attention = AttentionView(self)
         self.model_panel = ModelPanel(self)
         self.clip_table: ClipTable | None = None
 
         centre = QSplitter(Qt.Orientation.Vertical, self)
         centre.addWidget(self.player)
-        centre.addWidget(self.timeline)
+        centre.addWidget(self.timeline_host)
         centre.setStretchFactor(0, 3)
         centre.setStretchFactor(1, 2)
+        centre.setSizes([480, 320])
         self.setCentralWidget(centre)
         self.transcript_dock = self._dock("Transcript", self.transcript, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.attention_dock = self._dock("Attention", self.attention, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.attention_dock = self._dock("Attention", self.attention_host, Qt.DockWidgetArea.RightDockWidgetArea)
         self.model_dock = self._dock("Model", self.model_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.attention_dock, self.model_dock)
         self.clips_dock = self._dock("Clips", QLabel("Open a project (File > Open project...)"),
                                      Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks([self.clips_dock], [190], Qt.Orientation.Vertical)
+        self.resizeDocks([self.transcript_dock], [380], Qt.Orientation.Horizontal)
         self.status_label = QLabel("", self)
         self.statusBar().addPermanentWidget(self.status_label)
 
         self._build_menus()
         self.player.positionChanged.connect(self._on_position)
         self.player.mediaFailed.connect(self._on_media_failed)
-        self.timeline.seekRequested.connect(self.player.seek)
-        self.timeline.clipClicked.connect(lambda clip_id: self.select_clip(clip_id, seek=False))
         self.transcript.seekRequested.connect(self.player.seek)
         self.transcript.editRequested.connect(self.edit_transcript)
         self.model_panel.activateRequested.connect(self.activate_model)
         self.runner.failed.connect(self._on_job_failed)
+        if not defer_plots:
+            self.build_deferred_widgets()
+
+    def _placeholder(self, text: str) -> QWidget:
+        host = QWidget(self)
+        layout = QVBoxLayout(host)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel(text, host))
+        return host
+
+    @staticmethod
+    def _fill_host(host: QWidget, widget: QWidget) -> None:
+        layout = host.layout()
+        while layout.count():
+            layout.takeAt(0).widget().deleteLater()
+        layout.addWidget(widget)
+
+    def build_deferred_widgets(self) -> None:
+        """Build the timeline and attention plots now (they import pyqtgraph)."""
+        _ = self.timeline, self.attention
+
+    @property
+    def timeline(self):
+        """The Timeline widget, built on first use."""
+        if self._timeline is None:
+            from app.ui.timeline import Timeline
+
+            self._timeline = Timeline(self.timeline_host)
+            self._fill_host(self.timeline_host, self._timeline)
+            self._timeline.seekRequested.connect(self.player.seek)
+            self._timeline.clipClicked.connect(lambda clip_id: self.select_clip(clip_id, seek=False))
+            if self.session is not None and self._timeline_video is not None:
+                self._timeline.set_data(self.session.timeline_data(self._timeline_video))
+        return self._timeline
+
+    @property
+    def attention(self):
+        """The AttentionView widget, built on first use."""
+        if self._attention is None:
+            from app.ui.attention import AttentionView
+
+            self._attention = AttentionView(self.attention_host)
+            self._fill_host(self.attention_host, self._attention)
+        return self._attention
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -125,16 +190,13 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "add_folder", "Add folder of videos...", self.add_folder_dialog)
         file_menu.addSeparator()
         import_menu = file_menu.addMenu("Import")
+        for kind, (label, pattern) in IMPORT_FORMATS.items():
+            self._action(import_menu, f"import_{kind}", f"{label}...",
+                         lambda k=kind, p=pattern: self.import_dialog(k, p))
         export_menu = file_menu.addMenu("Export")
-        for name, label, pattern in (("label_csv", "label.csv (MMSA / M-SENA)", "label.csv (*.csv)"),
-                                     ("eaf", "ELAN annotation (.eaf)", "ELAN (*.eaf)"),
-                                     ("subtitles", "Subtitles (SRT / VTT)", "Subtitles (*.srt *.vtt)"),
-                                     ("csv", "Clips table (CSV)", "CSV (*.csv)"),
-                                     ("json", "Clips (JSON)", "JSON (*.json)")):
-            self._action(import_menu, f"import_{name}", f"{label}...",
-                         lambda n=name, p=pattern: self.import_dialog(n, p))
-            self._action(export_menu, f"export_{name}", f"{label}...",
-                         lambda n=name, p=pattern: self.export_dialog(n, p))
+        for kind, (label, pattern) in EXPORT_FORMATS.items():
+            self._action(export_menu, f"export_{kind}", f"{label}...",
+                         lambda k=kind, p=pattern: self.export_dialog(k, p))
         file_menu.addSeparator()
         self._action(file_menu, "settings", "Settings...", self.settings_dialog, ("Ctrl+,",))
         self._action(file_menu, "quit", "Quit", self.close, ("Ctrl+Q",))
@@ -311,6 +373,8 @@ class MainWindow(QMainWindow):
         if current is not None:
             self._show_clip(current, seek=False)
         elif not session.rows():
+            from app.ui.timeline_data import TimelineData
+
             self.timeline.set_data(TimelineData.empty())
             self.transcript.set_segments([])
             self.status_label.setText("The project has no clips yet: add videos from the File menu.")
@@ -432,13 +496,58 @@ class MainWindow(QMainWindow):
         if path:
             self.export_file(kind, path)
 
-    def import_file(self, kind: str, path: str) -> None:
-        # TODO: call the store's importers once app.project offers them (label.csv, EAF, SRT/VTT, CSV, JSON).
-        raise NotImplementedError(f"importing {kind} files is not available in this build; {path} was not read")
+    def _current_video_id(self) -> int:
+        row = self._session().current_clip()
+        if row is None:
+            raise LookupError("no clip is selected; select a clip of the video the file belongs to")
+        return row.video_id
+
+    def import_file(self, kind: str, path: str) -> str:
+        """Import ``path`` as ``kind`` (a key of IMPORT_FORMATS) and return a summary for the status bar."""
+        session = self._session()
+        project = session.project
+        if kind == "label_csv":
+            from app.project.io_mmsa import import_label_csv
+
+            report = import_label_csv(project, path, annotator=session.annotator)
+            summary = (f"{report.labels} labels from {report.rows} rows of {path} ({report.matched_clips} clips "
+                       f"matched, {report.created_clips} created)")
+        elif kind == "eaf":
+            from app.project.io_eaf import import_eaf_transcript
+
+            summary = f"{len(import_eaf_transcript(project, self._current_video_id(), path))} clips from {path}"
+        elif kind == "subtitles":
+            from app.project.io_subtitles import import_subtitles
+
+            summary = f"{len(import_subtitles(project, self._current_video_id(), path))} clips from {path}"
+        else:
+            raise ValueError(f"import format {kind!r} is unknown; use one of {sorted(IMPORT_FORMATS)}")
+        session.reload()
+        self.statusBar().showMessage(f"Imported {summary}", 6000)
+        return summary
 
     def export_file(self, kind: str, path: str) -> None:
-        # TODO: call the store's exporters once app.project offers them.
-        raise NotImplementedError(f"exporting {kind} files is not available in this build; {path} was not written")
+        """Write the project (or the current video, for EAF and subtitles) to ``path`` as ``kind``."""
+        project = self._session().project
+        if kind == "label_csv":
+            from app.project.io_mmsa import export_label_csv
+
+            export_label_csv(project, path)
+        elif kind == "eaf":
+            from app.project.io_eaf import export_eaf
+
+            export_eaf(project, self._current_video_id(), path)
+        elif kind in ("srt", "vtt"):
+            from app.project import io_subtitles
+
+            getattr(io_subtitles, f"export_{kind}")(project, self._current_video_id(), path)
+        elif kind in ("csv", "json"):
+            from app.project import io_tables
+
+            getattr(io_tables, f"export_{kind}")(project, path)
+        else:
+            raise ValueError(f"export format {kind!r} is unknown; use one of {sorted(EXPORT_FORMATS)}")
+        self.statusBar().showMessage(f"Exported {kind} to {path}", 6000)
 
     def activate_model(self, version: str) -> None:
         self._guard(f"Activating model {version}", lambda: self._activate_model(version))

@@ -11,18 +11,16 @@ import logging
 import math
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.ui.clip_table import ClipTableModel
-from app.ui.timeline import TimelineData
 from app.ui.transcript import TranscriptSegment, words_from_store
 
 logger = logging.getLogger(__name__)
 
 UNREVIEWED = ("unlabeled", "predicted")
-# Intensities on the 7-class centres, used for the spread of a predicted class distribution.
-CLASS_CENTRES = np.arange(-3.0, 4.0)
+# Intensities of the 7 class centres, used for the spread of a predicted class distribution.
+CLASS_CENTRES = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
 
 
 def confidence_band(probs: list[float] | None, confidence: float | None) -> float:
@@ -31,13 +29,13 @@ def confidence_band(probs: list[float] | None, confidence: float | None) -> floa
     With class probabilities it is the standard deviation of the 7-class
     distribution over the class centres -3..+3; otherwise ``3 * (1 - confidence)``.
     """
-    if probs:
-        p = np.asarray(probs, dtype=np.float64)
-        total = p.sum()
+    if probs and len(probs) == len(CLASS_CENTRES):
+        total = float(sum(probs))
         if total > 0:
-            p = p / total
-            mean = float((p * CLASS_CENTRES).sum())
-            return float(math.sqrt(max(0.0, float((p * (CLASS_CENTRES - mean) ** 2).sum()))))
+            weights = [p / total for p in probs]
+            mean = sum(w * c for w, c in zip(weights, CLASS_CENTRES))
+            variance = sum(w * (c - mean) ** 2 for w, c in zip(weights, CLASS_CENTRES))
+            return math.sqrt(max(0.0, variance))
     if confidence is not None:
         return 3.0 * (1.0 - float(confidence))
     return math.nan
@@ -123,8 +121,12 @@ class ProjectSession(QObject):
         return sorted((row for row in self.rows() if row.video_id == video_id and row.start_s is not None),
                       key=lambda row: row.start_s)
 
-    def timeline_data(self, video_id: int) -> TimelineData:
-        """Return the timeline arrays of one video's clips, sorted by start time."""
+    def timeline_data(self, video_id: int):
+        """Return the TimelineData of one video's clips, sorted by start time."""
+        import numpy as np
+
+        from app.ui.timeline_data import TimelineData
+
         clips = self.video_clips(video_id)
         return TimelineData(
             clip_ids=np.array([c.id for c in clips], dtype=np.int64),

@@ -7,12 +7,12 @@ scatter, one curve per status), so 25,000 clips cost a handful of items.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from app.ui.timeline_data import TimelineData, step_xy
 
 logger = logging.getLogger(__name__)
 
@@ -28,48 +28,6 @@ STATUS_COLORS = {
 STATUS_Y = -3.4
 
 
-@dataclass(frozen=True)
-class TimelineData:
-    """Per-clip arrays of one video, all of shape (N,) and sorted by ``start``.
-
-    Missing values are NaN: ``intensity``/``band`` without a prediction, ``label``
-    without a human label, ``gate_val``/``gate_cls`` without gate values.
-    ``band`` is the half-width of the confidence band in intensity units.
-    """
-
-    clip_ids: np.ndarray
-    start: np.ndarray
-    end: np.ndarray
-    intensity: np.ndarray
-    band: np.ndarray
-    label: np.ndarray
-    gate_val: np.ndarray
-    gate_cls: np.ndarray
-    status: tuple[str, ...]
-
-    @classmethod
-    def empty(cls) -> "TimelineData":
-        nothing = np.zeros(0)
-        return cls(np.zeros(0, dtype=np.int64), nothing, nothing, nothing, nothing, nothing, nothing, nothing, ())
-
-
-def step_xy(start: np.ndarray, end: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return x, y of a step curve that holds ``value[i]`` over [start[i], end[i]], NaN between clips.
-
-    Shapes: inputs (N,), outputs (3N,) as (start, end, gap) triples.
-    """
-    count = len(start)
-    x = np.empty(3 * count)
-    y = np.empty(3 * count)
-    x[0::3] = start
-    x[1::3] = end
-    x[2::3] = end
-    y[0::3] = value
-    y[1::3] = value
-    y[2::3] = np.nan
-    return x, y
-
-
 class Timeline(QWidget):
     """Two linked plots: intensity (-3..+3) above the gate balance (0..1), sharing the time axis.
 
@@ -83,6 +41,7 @@ class Timeline(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.data = TimelineData.empty()
+        self.setMinimumHeight(240)
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.setBackground("w")
         self.intensity_plot = self.graphics.addPlot(row=0, col=0)
@@ -103,8 +62,8 @@ class Timeline(QWidget):
         self.intensity_plot.addLegend(offset=(5, 5))
         self.gate_plot.addLegend(offset=(5, 5))
 
-        self.band_upper = pg.PlotDataItem(pen=None)
-        self.band_lower = pg.PlotDataItem(pen=None)
+        self.band_upper = pg.PlotDataItem(pen=pg.mkPen(100, 149, 237, 90))
+        self.band_lower = pg.PlotDataItem(pen=pg.mkPen(100, 149, 237, 90))
         self.band = pg.FillBetweenItem(self.band_upper, self.band_lower, brush=pg.mkBrush(100, 149, 237, 60))
         self.intensity_curve = pg.PlotDataItem(pen=pg.mkPen((30, 80, 200), width=1), name="predicted")
         self.label_points = pg.ScatterPlotItem(symbol="d", size=9, pen=pg.mkPen("k"),

@@ -170,3 +170,21 @@ def test_edit_error_reaches_dialog(window):
     window.session.current_clip_id = None
     window.actions["accept"].trigger()
     assert "no clip is selected" in window.last_error.informativeText()
+
+
+def test_export_then_import_label_csv(window, tmp_path):
+    project = window.session.project
+    first = window.session.current_clip_id
+    window.session.set_label(-1.5)
+    exported = tmp_path / "label.csv"
+    window.export_file("label_csv", str(exported))
+    assert exported.read_text(encoding="utf-8").count("\n") >= 2
+    window.export_file("json", str(tmp_path / "clips.json"))
+    assert (tmp_path / "clips.json").stat().st_size > 0
+    window.session.undo()
+    assert project.clip(first).label_intensity is None
+    summary = window.import_file("label_csv", str(exported))
+    assert summary.startswith("1 labels from 1 rows")
+    labels = [row.label_intensity for row in project.list_clips() if row.label_intensity is not None]
+    assert labels == [-1.5]
+    assert window.session.model.rowCount() == len(project.list_clips())
