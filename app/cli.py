@@ -14,7 +14,7 @@ import sys
 from core_model.errors import SemiIINError
 
 # Sub-command modules, in the order they appear in ``semi-iin --help``.
-COMMAND_MODULES: tuple[str, ...] = ("recipe", "extract", "train", "self_train", "evaluate")
+COMMAND_MODULES: tuple[str, ...] = ("recipe", "extract", "train", "self_train", "evaluate", "project")
 
 
 def build_parser() -> argparse.ArgumentParser:

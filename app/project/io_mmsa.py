@@ -146,7 +146,7 @@ def export_label_csv(project, path: str | os.PathLike, *, include_predicted: boo
             video_id, clip_id = sid.split(ID_SEPARATOR, 1)
         else:
             video_id, clip_id = video_name, str(position)
-        unimodal = json.loads(meta)
+        unimodal = json.loads(meta) if meta != "{}" else {}
         value = max(-3.0, min(3.0, float(value)))
         writer.writerow([video_id, clip_id, text, _float_text(value)]
                         + [_float_text(unimodal.get(name)) for name in UNIMODAL]
