@@ -125,7 +125,9 @@ def probe(path: str | Path) -> MediaInfo:
     """Read the streams of a media file from its headers, without decoding.
 
     Raises MediaNotFoundError, EmptyMediaError, NotMediaError or
-    TruncatedMediaError with a message that names the file.
+    TruncatedMediaError with a message that names the file. A file cut off
+    after intact headers (an MP4 with its index first) probes fine; the
+    decoding functions raise TruncatedMediaError for it.
     """
     path = Path(path)
     with open_media(path) as container:
@@ -380,8 +382,8 @@ def iter_frames(
     comes with the frame shown at that moment (the last one whose timestamp is
     at or before it), so duplicates or skips follow the real timestamps.
     `max_side` shrinks larger frames to that many pixels on the longer side.
-    Only the current and previous frame are held in memory; a frame repeated
-    at several sample times is yielded as the same array, so copy before
+    Only the current and previous frame are held in memory. A frame repeated
+    at several sample times is yielded as the same array, so copy it before
     changing it in place.
     """
     if fps is not None and not fps > 0:
@@ -454,9 +456,9 @@ def _sample_frames(frames, fps: float, start: float, stop: float, max_side: int 
         # Every grid time before this frame's timestamp shows the previous frame
         # (or this one, when it is the first frame of the file).
         while sample_time(index) < stop and sample_time(index) < frame_time - epsilon:
-            shown = previous if previous is not None else (frame_time, frame)
+            displayed = previous if previous is not None else (frame_time, frame)
             if previous_rgb is None:
-                previous_rgb = _to_rgb(shown[1], max_side)
+                previous_rgb = _to_rgb(displayed[1], max_side)
             yield sample_time(index), previous_rgb
             index += 1
         if sample_time(index) >= stop:

@@ -55,7 +55,9 @@ class FaceTrack:
 
     Shapes: times_s (M,), crops (M, H, W) uint8 greyscale or (M, H, W, 3) RGB,
     boxes (M, 4) float32 as x, y, width, height in source pixels (NaN when no
-    face), found (M,) bool. Crops of frames without a face are zeros.
+    face), found (M,) bool. `found` is also True on up to
+    FaceConfig.hold_frames samples after the face was last detected, which
+    then repeat its last box. Crops of frames without a face are zeros.
     """
 
     times_s: np.ndarray
@@ -77,6 +79,8 @@ class FaceTrack:
         keep = (self.times_s >= start_s) & (self.times_s < end_s)
         return FaceTrack(self.times_s[keep], self.crops[keep], self.boxes[keep], self.found[keep])
 
+
+EYE_SEARCH_WIDTH = 96  # pixels; eye detection runs on the upper face scaled to this width
 
 _cascades: dict[str, cv2.CascadeClassifier] = {}
 _cascade_lock = threading.Lock()
@@ -160,26 +164,31 @@ def choose_main_face(boxes: np.ndarray, frame_shape: tuple[int, int], previous: 
     return max(boxes, key=score), False
 
 
-def eye_roll_deg(gray: np.ndarray, box: np.ndarray, max_roll_deg: float) -> float:
-    """Estimate the face's in-plane rotation from two detected eyes; 0.0 when unsure."""
+def eye_roll_deg(gray: np.ndarray, box: np.ndarray, max_roll_deg: float) -> float | None:
+    """Estimate the face's in-plane rotation in degrees from two detected eyes; None when unsure."""
     x, y, w, h = (int(round(v)) for v in box)
     upper = gray[max(0, y) : max(0, y + h // 2 + h // 10), max(0, x) : max(0, x + w)]
-    if upper.size == 0:
-        return 0.0
+    if upper.size == 0 or w < 24:
+        return None
+    # Search the upper face at a width of EYE_SEARCH_WIDTH pixels: eyes are then
+    # 12 to 32 pixels wide, and the search costs the same for any face size.
+    scale = EYE_SEARCH_WIDTH / upper.shape[1]
+    upper = cv2.resize(upper, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     eyes = _cascade("haarcascade_eye.xml").detectMultiScale(
-        upper, scaleFactor=1.1, minNeighbors=5, minSize=(max(8, w // 8), max(8, w // 8))
+        upper, scaleFactor=1.1, minNeighbors=5, minSize=(12, 12), maxSize=(32, 32)
     )
     if len(eyes) < 2:
-        return 0.0
+        return None
+    w = EYE_SEARCH_WIDTH
     # The two largest hits, one on each half of the face, ordered left to right.
     eyes = sorted(eyes, key=lambda e: e[2] * e[3], reverse=True)[:2]
     (x1, y1, w1, h1), (x2, y2, w2, h2) = sorted(eyes, key=lambda e: e[0])
     left = (x1 + w1 / 2, y1 + h1 / 2)
     right = (x2 + w2 / 2, y2 + h2 / 2)
     if right[0] - left[0] < w / 5:
-        return 0.0
+        return None
     angle = math.degrees(math.atan2(right[1] - left[1], right[0] - left[0]))
-    return angle if abs(angle) <= max_roll_deg else 0.0
+    return angle if abs(angle) <= max_roll_deg else None
 
 
 def crop_face(image: np.ndarray, box: np.ndarray, size: int, margin: float, roll_deg: float = 0.0) -> np.ndarray:
@@ -196,6 +205,60 @@ def crop_face(image: np.ndarray, box: np.ndarray, size: int, margin: float, roll
     matrix[0, 2] += size / 2 - centre[0]
     matrix[1, 2] += size / 2 - centre[1]
     return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+class _MainFaceTracker:
+    """Follows one face across samples: detection, choice, smoothing and short-gap holding."""
+
+    def __init__(self, config: FaceConfig):
+        self.config = config
+        self.previous: np.ndarray | None = None  # the last box (x, y, width, height) in source pixels
+        self.roll = 0.0  # degrees, smoothed over the track because single eye detections are noisy
+        self.missed = 0
+
+    def _candidates(self, gray: np.ndarray) -> np.ndarray:
+        config = self.config
+        detect_scale = min(1.0, config.detect_max_side / max(gray.shape[:2]))
+        small = gray
+        if detect_scale < 1.0:
+            small = cv2.resize(gray, None, fx=detect_scale, fy=detect_scale, interpolation=cv2.INTER_AREA)
+        if self.previous is not None:
+            candidates = detect_faces(small, config, near=self.previous * detect_scale) / detect_scale
+            if len(candidates):
+                return candidates
+        candidates = detect_faces(small, config) / detect_scale
+        if len(candidates) == 0 and detect_scale < 1.0:
+            # Small faces in large frames vanish at the detection size, so retry at twice the resolution.
+            retry_scale = min(1.0, 2.0 * detect_scale)
+            larger = cv2.resize(gray, None, fx=retry_scale, fy=retry_scale, interpolation=cv2.INTER_AREA)
+            candidates = detect_faces(larger, config) / retry_scale
+        return candidates
+
+    def update(self, gray: np.ndarray) -> tuple[np.ndarray | None, float]:
+        """Return the main face box (4,) of this greyscale frame, or None, and the roll in degrees."""
+        config = self.config
+        box, continues = choose_main_face(self._candidates(gray), gray.shape[:2], self.previous, config.min_iou)
+        if box is not None:
+            self.missed = 0
+            if continues:
+                box = config.smoothing * self.previous + (1.0 - config.smoothing) * box
+            else:
+                self.roll = 0.0
+        elif self.previous is not None and self.missed < config.hold_frames:
+            box = self.previous
+            self.missed += 1
+
+        if box is None:
+            self.previous = None
+            self.roll = 0.0
+            return None, 0.0
+
+        self.previous = box.astype(np.float32)
+        if config.align_eyes:
+            measured = eye_roll_deg(gray, self.previous, config.max_roll_deg)
+            if measured is not None:
+                self.roll = config.smoothing * self.roll + (1.0 - config.smoothing) * measured
+        return self.previous, self.roll
 
 
 def extract_faces(
@@ -218,58 +281,25 @@ def extract_faces(
         raise ValueError(f"color must be 'gray' or 'rgb', got {color!r}")
     if size < 8:
         raise ValueError(f"size must be at least 8 pixels, got {size!r}")
-    config = config or FaceConfig()
+    tracker = _MainFaceTracker(config or FaceConfig())
+    crop_shape = (size, size) if color == "gray" else (size, size, 3)
 
     times, crops, boxes, found = [], [], [], []
-    previous: np.ndarray | None = None
-    missed = 0
     for time_s, rgb in iter_frames(path, fps=fps, start_s=start_s, end_s=end_s):
-        detect_scale = min(1.0, config.detect_max_side / max(rgb.shape[:2]))
-        gray_full = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        if detect_scale < 1.0:
-            small = cv2.resize(gray_full, None, fx=detect_scale, fy=detect_scale, interpolation=cv2.INTER_AREA)
-        else:
-            small = gray_full
-        candidates = np.zeros((0, 4), dtype=np.float32)
-        if previous is not None:
-            candidates = detect_faces(small, config, near=previous * detect_scale) / detect_scale
-        if len(candidates) == 0:
-            candidates = detect_faces(small, config) / detect_scale
-        if len(candidates) == 0 and detect_scale < 1.0:
-            # Small faces in large frames vanish at the detection size; retry at twice the resolution.
-            retry_scale = min(1.0, 2.0 * detect_scale)
-            larger = cv2.resize(gray_full, None, fx=retry_scale, fy=retry_scale, interpolation=cv2.INTER_AREA)
-            candidates = detect_faces(larger, config) / retry_scale
-        box, continues = choose_main_face(candidates, gray_full.shape[:2], previous, config.min_iou)
-
-        if box is not None and continues and previous is not None:
-            box = config.smoothing * previous + (1.0 - config.smoothing) * box
-        if box is None and previous is not None and missed < config.hold_frames:
-            box = previous
-            missed += 1
-        elif box is not None:
-            missed = 0
-
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        box, roll = tracker.update(gray)
         times.append(time_s)
+        found.append(box is not None)
         if box is None:
-            previous = None
-            found.append(False)
             boxes.append(np.full(4, np.nan, dtype=np.float32))
-            crop_shape = (size, size) if color == "gray" else (size, size, 3)
             crops.append(np.zeros(crop_shape, dtype=np.uint8))
-            continue
+        else:
+            boxes.append(box)
+            crops.append(crop_face(gray if color == "gray" else rgb, box, size, tracker.config.margin, roll))
 
-        previous = box.astype(np.float32)
-        roll = eye_roll_deg(gray_full, box, config.max_roll_deg) if config.align_eyes else 0.0
-        source = gray_full if color == "gray" else rgb
-        crops.append(crop_face(source, box, size, config.margin, roll))
-        boxes.append(previous)
-        found.append(True)
-
-    crop_shape = (0, size, size) if color == "gray" else (0, size, size, 3)
     track = FaceTrack(
         times_s=np.asarray(times, dtype=np.float64),
-        crops=np.stack(crops) if crops else np.zeros(crop_shape, dtype=np.uint8),
+        crops=np.stack(crops) if crops else np.zeros((0, *crop_shape), dtype=np.uint8),
         boxes=np.stack(boxes) if boxes else np.zeros((0, 4), dtype=np.float32),
         found=np.asarray(found, dtype=bool),
     )

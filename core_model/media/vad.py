@@ -135,10 +135,9 @@ _SENTENCE_END = (".", "!", "?", "…", "。", "！", "？")
 def _sentence_spans(transcript: Transcript, gap_s: float, max_clip_s: float) -> list[tuple[float, float]]:
     """Return one span per cue, or per sentence when the transcript has sentence punctuation.
 
-    Caption lines often break mid-sentence, so in a punctuated transcript a
-    cue whose text does not end a sentence is joined with the next cue, as
-    long as the pause between them is under `gap_s` and the result fits in
-    `max_clip_s`. Unpunctuated transcripts (automatic captions) keep one span per cue.
+    Caption lines often break mid-sentence. So in a punctuated transcript, a
+    cue whose text does not end a sentence is joined with the next cue when
+    the pause is under `gap_s` and the result fits in `max_clip_s`. Unpunctuated transcripts (automatic captions) keep one span per cue.
     """
     cues = sorted((cue for cue in transcript.cues if cue.start_s is not None), key=lambda cue: cue.start_s)
     punctuated = any(cue.text.rstrip().endswith(_SENTENCE_END) for cue in cues)

@@ -1,10 +1,12 @@
 """Face tracking on a real face clip, a clip without a face and generated inputs."""
 
+import cv2
 import numpy as np
 import pytest
 
 from core_model.errors import ConfigError, NoVideoStreamError
-from core_model.media.faces import FaceConfig, FaceTrack, box_iou, crop_face, extract_faces
+from core_model.media.decode import iter_frames
+from core_model.media.faces import FaceConfig, FaceTrack, box_iou, crop_face, detect_faces, extract_faces, eye_roll_deg
 
 from .helpers import AUDIOBOOK, MOSI_LONG, MOSI_SHORT
 
@@ -19,7 +21,8 @@ def test_mosi_face_found_in_most_frames():
     assert track.crops.shape == (25, 48, 48)
     assert track.crops.dtype == np.uint8
     boxes = track.boxes[track.found]
-    assert np.all(boxes[:, 0] >= 0) and np.all(boxes[:, 0] + boxes[:, 2] <= 480 + 1)
+    assert np.all(boxes[:, 0] >= 0)
+    assert np.all(boxes[:, 0] + boxes[:, 2] <= 480 + 1)
     assert np.all(boxes[:, 2] > 60)  # a webcam close-up, not a small false hit
     # Consecutive boxes of one tracked face overlap.
     overlaps = [box_iou(a, b) for a, b in zip(boxes, boxes[1:])]
@@ -66,9 +69,11 @@ def test_crop_face_levels_rotation():
     image[90:110, 40:160] = 255  # a horizontal bar through the box centre
     level = crop_face(image, np.array([50, 50, 100, 100], dtype=np.float32), size=50, margin=0.0)
     assert level.shape == (50, 50)
-    assert level[25, 5] == 255 and level[5, 25] == 0
+    assert level[25, 5] == 255
+    assert level[5, 25] == 0
     turned = crop_face(image, np.array([50, 50, 100, 100], dtype=np.float32), size=50, margin=0.0, roll_deg=90)
-    assert turned[5, 25] == 255 and turned[25, 5] == 0
+    assert turned[5, 25] == 255
+    assert turned[25, 5] == 0
 
 
 def test_face_config_rejects_unknown_keys():
@@ -88,3 +93,19 @@ def test_extract_faces_rejects_bad_arguments():
         extract_faces(MOSI_SHORT, color="bgr")
     with pytest.raises(ValueError, match="size"):
         extract_faces(MOSI_SHORT, size=2)
+
+
+def test_eye_roll_follows_rotation():
+    frame = next(rgb for time_s, rgb in iter_frames(MOSI_SHORT, fps=2.0) if time_s >= 1.5)
+    gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    box = detect_faces(gray)[0]
+    centre = (float(box[0] + box[2] / 2), float(box[1] + box[3] / 2))
+    rolls = {}
+    for angle in (-8, 8):
+        matrix = cv2.getRotationMatrix2D(centre, angle, 1.0)
+        turned = cv2.warpAffine(gray, matrix, gray.shape[::-1], borderMode=cv2.BORDER_REPLICATE)
+        rolls[angle] = eye_roll_deg(turned, box, max_roll_deg=30.0)
+    assert rolls[-8] is not None
+    assert rolls[8] is not None
+    # Turning the image counter-clockwise by 16 degrees more lowers the measured roll by about as much.
+    assert rolls[-8] - rolls[8] == pytest.approx(16.0, abs=6.0)
