@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core_model.model.dropout import dropout
+
 logger = logging.getLogger(__name__)
 
 
@@ -86,12 +88,12 @@ def _layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> to
 
 
 def attention_plain(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor, dropout: float, training: bool
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor, dropout_p: float, training: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Reference attention with explicit weights: returns (output, weights (..., H, T, T))."""
     scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(q.shape[-1]) + bias
     weights = torch.softmax(scores, dim=-1)
-    dropped = F.dropout(weights, p=dropout, training=training)
+    dropped = dropout(weights, p=dropout_p, training=training)
     return torch.matmul(dropped, v), weights
 
 
@@ -116,7 +118,7 @@ def encoder_pass(
     head_dim = dim // heads
 
     h = x * math.sqrt(dim) + sinusoid  # (K, B, T, D)
-    h = F.dropout(h, p=settings.embedding_dropout, training=training)
+    h = dropout(h, p=settings.embedding_dropout, training=training)
     h = h.reshape(branches, batch * tokens, dim)  # (K, B*T, D)
 
     # Attention block.
@@ -126,20 +128,24 @@ def encoder_pass(
     q, k, v = qkv.unbind(0)
     attention_dropout = settings.attention_dropout if training else 0.0
     weights = None
-    if return_attention:
+    if return_attention or (training and attention_dropout > 0.0):
+        # SDPA's CPU kernels draw attention dropout with bernoulli_, which is
+        # slow, so training uses the explicit path with ``dropout``.
         context, weights = attention_plain(q, k, v, bias, attention_dropout, training)
+        if not return_attention:
+            weights = None
     else:
         context = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=attention_dropout)
     context = context.permute(0, 1, 3, 2, 4).reshape(branches, batch * tokens, dim)  # (K, B*T, D)
     a = _linear(context, _stack(layers, "out.weight"), _stack(layers, "out.bias"))
-    h = h + F.dropout(a, p=settings.residual_dropout, training=training)
+    h = h + dropout(a, p=settings.residual_dropout, training=training)
 
     # Feed-forward block.
     f = _layer_norm(h, _stack(layers, "ff_norm.weight"), _stack(layers, "ff_norm.bias"))
     f = torch.relu(_linear(f, _stack(layers, "fc1.weight"), _stack(layers, "fc1.bias")))  # (K, B*T, F)
-    f = F.dropout(f, p=settings.ff_dropout, training=training)
+    f = dropout(f, p=settings.ff_dropout, training=training)
     f = _linear(f, _stack(layers, "fc2.weight"), _stack(layers, "fc2.bias"))  # (K, B*T, D)
-    h = h + F.dropout(f, p=settings.residual_dropout, training=training)
+    h = h + dropout(f, p=settings.residual_dropout, training=training)
 
     h = _layer_norm(h, _stack(layers, "final_norm.weight"), _stack(layers, "final_norm.bias"))
     return h.view(branches, batch, tokens, dim), weights

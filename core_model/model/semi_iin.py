@@ -17,6 +17,7 @@ from torch import nn
 from core_model.data.batch import Batch
 from core_model.errors import DataError, MissingModalityError
 from core_model.model.config import MODALITIES, SPECIAL_TOKENS, SemiIINConfig
+from core_model.model.dropout import dropout
 from core_model.model.encoder import ConvEncoder
 from core_model.model.fusion import Fusion
 from core_model.model.layers import PassSettings, TransformerLayer, encoder_pass, sinusoidal_positions
@@ -116,7 +117,7 @@ class SemiIIN(nn.Module):
 
     def _input_dropout(self, x: torch.Tensor) -> torch.Tensor:
         active = self.training or self.config.input_dropout_in_eval
-        return F.dropout(x, p=self.config.input_dropout, training=active)
+        return dropout(x, p=self.config.input_dropout, training=active)
 
     def _encode_faithful(self, batch: Batch) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """Fixed-length path: pad or cut to ``fixed_lengths``, every token counts as real."""
