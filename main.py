@@ -19,7 +19,7 @@ from pathlib import Path
 logger = logging.getLogger("semi_iin.main")
 
 START_TIME = time.perf_counter()
-SAMPLE_SERVICE = "app.services.sample"
+SAMPLE_TARGET = "app.services.sample:open_or_create_sample_project"
 ANALYSIS_TARGET = "app.services.analysis:analyze_project"
 
 
@@ -44,70 +44,65 @@ def has_display() -> bool:
 
 
 def open_project(args: argparse.Namespace):
-    """Return the Project named by the arguments, or None when none was requested."""
+    """Return the Project named by PROJECT, or None when none was given."""
     from app.project import Project
 
-    if args.sample:
-        import importlib
-        import importlib.util
-
-        if importlib.util.find_spec(SAMPLE_SERVICE) is None:
-            raise SystemExit("main.py: --sample needs app.services.sample, which this build lacks; "
-                             "pass a project folder instead")
-        return importlib.import_module(SAMPLE_SERVICE).open_or_create_sample_project()
-    if args.project:
-        folder = Path(args.project)
-        if args.create and not (folder / "project.sqlite").exists():
-            return Project.create(folder)
-        return Project.open(folder)
-    return None
+    if not args.project:
+        return None
+    folder = Path(args.project)
+    if args.create and not (folder / "project.sqlite").exists():
+        return Project.create(folder)
+    return Project.open(folder)
 
 
-def print_clip_table(project) -> None:
-    """Print one line per clip: id, transcript, prediction, 7-class bin, gate balance and human label."""
-    from app.ui.clip_table import BIN_LABELS, predicted_bin
+def run_job_and_wait(window, title: str, target: str, *args):
+    """Run a service job with the window's runner and progress dialog; return (result, error)."""
+    from PySide6.QtCore import QEventLoop
 
-    print(f"{'clip':>5}  {'predicted':>9}  {'bin':>3}  {'gate val/cls':>12}  {'label':>6}  transcript")
-    for row in project.list_clips():
-        predicted = "" if row.predicted_intensity is None else f"{row.predicted_intensity:+.2f}"
-        bin_index = predicted_bin(row)
-        gates = "" if row.gate_val is None else f"{row.gate_val:.2f}/{row.gate_cls or 0:.2f}"
-        label = "" if row.label_intensity is None else f"{row.label_intensity:+.1f}"
-        text = row.text if len(row.text) <= 60 else row.text[:57] + "..."
-        bin_text = "" if bin_index is None else BIN_LABELS[bin_index]
-        print(f"{row.id:>5}  {predicted:>9}  {bin_text:>3}  {gates:>12}  {label:>6}  {text}")
+    loop = QEventLoop()
+    outcome: dict = {}
+
+    def finished(value) -> None:
+        outcome["value"] = value
+        loop.quit()
+
+    def failed(error) -> None:
+        outcome["error"] = error
+        loop.quit()
+
+    def report(step: int, total: int, message: str) -> None:
+        print(f"  [{step}/{total}] {message}", flush=True)
+
+    window.runner.finished.connect(finished)
+    window.runner.failed.connect(failed)
+    window.runner.progress.connect(report)
+    window.run_service(title, target, *args)
+    loop.exec()
+    for signal, slot in ((window.runner.finished, finished), (window.runner.failed, failed),
+                         (window.runner.progress, report)):
+        signal.disconnect(slot)
+    return outcome.get("value"), outcome.get("error")
 
 
 def run_offscreen(app, window, args: argparse.Namespace) -> int:
     """Analyze (when needed), print the clip table and save a screenshot; return the exit code."""
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QTimer
+
+    from app.services.sample import clip_table, format_clip_table
 
     session = window.session
     if session is None:
         print("main.py: offscreen mode needs a project: pass a folder or --sample", file=sys.stderr)
         return 2
-    needs_analysis = any(row.predicted_intensity is None for row in session.rows()) or not session.rows()
+    needs_analysis = not session.rows() or any(row.predicted_intensity is None for row in session.rows())
     if needs_analysis and not args.no_analysis:
-        import importlib.util
-
-        from app.services.jobs import call_by_name
-
-        module_name = ANALYSIS_TARGET.partition(":")[0]
-        if importlib.util.find_spec(module_name) is None:
-            print(f"main.py: {module_name} is not available, so clips are shown without new predictions")
-        else:
-            loop = QEventLoop()
-            outcome: dict = {}
-            window.runner.progress.connect(lambda step, total, message: print(f"  [{step}/{total}] {message}"))
-            window.runner.finished.connect(lambda value: (outcome.setdefault("value", value), loop.quit()))
-            window.runner.failed.connect(lambda error: (outcome.setdefault("error", error), loop.quit()))
-            window.runner.start(call_by_name, ANALYSIS_TARGET, str(session.folder), name="analysis")
-            loop.exec()
-            if "error" in outcome:
-                print(f"main.py: analysis failed: {outcome['error'].summary()}", file=sys.stderr)
-                return 1
-            session.reload()
-    print_clip_table(session.project)
+        print(f"analyzing {session.folder} in a worker process")
+        _result, error = run_job_and_wait(window, "Analyzing videos", ANALYSIS_TARGET, str(session.folder))
+        if error is not None:
+            print(f"main.py: analysis failed: {error.summary()}", file=sys.stderr)
+            return 1
+        session.reload()
+    print(format_clip_table(clip_table(session.folder)))
 
     screenshot = Path(args.screenshot or (session.folder / "exports" / "screenshot.png")).resolve()
     screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -178,7 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     window.build_deferred_widgets()
 
     try:
-        project = open_project(args)
+        if args.sample:
+            result, error = run_job_and_wait(window, "Preparing the sample project", SAMPLE_TARGET)
+            if error is not None:
+                raise RuntimeError(f"preparing the sample project failed: {error.summary()}")
+            window.open_project(result["folder"])
+        else:
+            project = open_project(args)
+            if project is not None:
+                window.set_project(project)
     except Exception as exc:  # noqa: BLE001 - a failed open is reported and the app starts empty
         if offscreen:
             print(f"main.py: opening the project failed: {exc}", file=sys.stderr)
@@ -186,9 +189,6 @@ def main(argv: list[str] | None = None) -> int:
         from app.ui.errors import show_error
 
         show_error(window, "Opening the project", exc)
-        project = None
-    if project is not None:
-        window.set_project(project)
 
     if offscreen:
         code = run_offscreen(app, window, args)

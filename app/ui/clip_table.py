@@ -8,6 +8,7 @@ import math
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QTableView, QVBoxLayout, QWidget
 
+from app.project.bins import intensity_to_bin
 from app.ui.player import format_time
 
 logger = logging.getLogger(__name__)
@@ -20,12 +21,10 @@ CLIP_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
 def predicted_bin(row) -> int | None:
-    """Return the 7-class bin of the prediction: the most probable class, or the rounded intensity."""
-    if row.probs:
-        return max(range(len(row.probs)), key=lambda k: row.probs[k])
+    """Return the 7-class bin (0..6) of the predicted intensity, as the store bins labels."""
     if row.predicted_intensity is None:
         return None
-    return int(min(6, max(0, math.floor(row.predicted_intensity + 0.5) + 3)))
+    return intensity_to_bin(min(3.0, max(-3.0, row.predicted_intensity)))
 
 
 def _number(value: float | None, digits: int = 2, signed: bool = True) -> str:

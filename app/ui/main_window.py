@@ -234,6 +234,13 @@ class MainWindow(QMainWindow):
         self._action(view_menu, "fit_timeline", "Show whole video in timeline", self._fit_timeline)
 
         self.model_menu = bar.addMenu("&Model")
+        self._action(self.model_menu, "analyze", "Analyze videos (clips, words, features, predictions)",
+                     self.analyze, ("Ctrl+R",))
+        self._action(self.model_menu, "retrain", "Retrain...", self.retrain_dialog)
+        self._action(self.model_menu, "evaluate", "Evaluate on annotated clips", self.evaluate)
+        self._action(self.model_menu, "attention", "Show attention of current clip", self.show_attention,
+                     ("Ctrl+T",))
+        self._action(self.model_menu, "refresh_models", "Refresh model versions", self.refresh_model_panel)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "shortcuts", "Keyboard shortcuts", self.show_shortcuts, ("F1",))
         self._action(help_menu, "log_file", "Where is the log file?", self._show_log_path)
@@ -550,12 +557,84 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Exported {kind} to {path}", 6000)
 
     def activate_model(self, version: str) -> None:
-        self._guard(f"Activating model {version}", lambda: self._activate_model(version))
+        """Make ``version`` active and re-predict every clip in the worker."""
+        self.run_service(f"Activating model {version}", "app.services.retrain:activate_version",
+                         str(self._session().folder), version, on_done=lambda _summary: self._after_activation(version))
 
-    def _activate_model(self, version: str) -> None:
-        self._session().project.set_active_model_version(version)
+    def _after_activation(self, version: str) -> None:
+        self._session().reload()
         self.refresh_model_panel()
-        self.statusBar().showMessage(f"Model {version} is active.", 5000)
+        self.statusBar().showMessage(f"Model {version} is active; predictions are updated.", 6000)
+
+    def run_service(self, title: str, target: str, *args, on_done=None, **kwargs) -> JobProgressDialog:
+        """Run the service function ``target`` ("module:function") in the worker with a progress dialog.
+
+        ``on_done(result)`` runs on the GUI thread when the job finishes; a
+        failure becomes an error dialog through the runner's ``failed`` signal.
+        """
+        from app.services.jobs import call_by_name
+
+        def finished(result) -> None:
+            if on_done is not None:
+                self._guard(title, lambda: on_done(result))
+
+        def disconnect() -> None:
+            self.runner.finished.disconnect(finished)
+            self.runner.ended.disconnect(disconnect)
+
+        dialog = self.start_job(title, call_by_name, target, *args, **kwargs)
+        self.runner.finished.connect(finished)
+        self.runner.ended.connect(disconnect)
+        return dialog
+
+    def analyze(self) -> None:
+        self.run_service("Analyzing videos", "app.services.analysis:analyze_project", str(self._session().folder),
+                         on_done=self._after_analysis)
+
+    def _after_analysis(self, summary: dict) -> None:
+        self._session().reload()
+        self.refresh_model_panel()
+        errors = dict(summary.get("errors") or {})
+        if errors:
+            lines = "\n".join(f"{name}: {message}" for name, message in errors.items())
+            self.last_error = show_error(self, f"Analyzing {len(errors)} video(s)", RuntimeError(lines))
+        clips = sum(int(count) if isinstance(count, int) else 0 for count in (summary.get("videos") or {}).values())
+        self.statusBar().showMessage(f"Analysis finished: {clips} clips.", 6000)
+
+    def retrain_dialog(self):
+        from app.ui.retrain_dialog import RetrainDialog
+
+        dialog = RetrainDialog(str(self._session().folder), self.runner, self)
+        dialog.activated.connect(self._after_activation)
+        dialog.open()
+        return dialog
+
+    def evaluate(self) -> None:
+        self.run_service("Evaluating the active model", "app.services.evaluation:evaluate_project",
+                         str(self._session().folder), on_done=self._show_evaluation)
+
+    def _show_evaluation(self, result: dict):
+        from app.ui.evaluate_dialog import EvaluateDialog
+
+        dialog = EvaluateDialog(result, self)
+        dialog.open()
+        self.last_dialog = dialog
+        return dialog
+
+    def show_attention(self) -> None:
+        row = self._session().current_clip()
+        if row is None:
+            raise LookupError("no clip is selected; select a clip first")
+        self.run_service(f"Computing attention of clip {row.id}", "app.services.attention:clip_attention",
+                         str(self._session().folder), row.id, on_done=self._show_attention_result)
+
+    def _show_attention_result(self, result: dict) -> None:
+        from app.ui.attention import ClipAttention
+
+        self.attention.set_attention(ClipAttention(
+            clip_id=result["clip_id"], weights=result["weights"], token_spans=result["token_spans"],
+            token_lengths=result["token_lengths"], words=tuple(result["words"])))
+        self.attention_dock.raise_()
 
     def start_job(self, title: str, fn, *args, **kwargs) -> JobProgressDialog:
         """Run ``fn`` in the worker process with a delayed progress dialog; return the dialog."""

@@ -11,16 +11,15 @@ from PySide6.QtWidgets import (
 
 logger = logging.getLogger(__name__)
 
-METRIC_COLUMNS = ("MAE", "Corr", "Acc-2", "F1", "Acc-7")
+# Column title -> metric key of core_model.training.metrics (Acc-2 and F1 without neutral clips).
+METRIC_KEYS = {"MAE": "mae", "Corr": "corr", "Acc-2": "acc2_non0", "F1": "f1_non0", "Acc-7": "acc7"}
+METRIC_COLUMNS = tuple(METRIC_KEYS)
 
 
-def metric_value(metrics: dict, name: str):
-    """Return a metric by its display name, accepting the usual spellings (``acc_2``, ``Acc2``, ``acc-2``)."""
-    wanted = name.lower().replace("-", "").replace("_", "")
-    for key, value in metrics.items():
-        if str(key).lower().replace("-", "").replace("_", "") == wanted:
-            return value
-    return None
+def metric_value(metrics: dict, title: str):
+    """Return the validation metric shown under ``title``, from ``metrics["valid"]`` or ``metrics`` itself."""
+    source = metrics.get("valid", metrics) if isinstance(metrics.get("valid"), dict) else metrics
+    return source.get(METRIC_KEYS[title])
 
 
 def trained_modalities(version) -> str:
