@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
+import torch
 
 from core_model.data.batch import ClipFeatures
 from core_model.data.cache import FeatureCache
@@ -31,7 +32,9 @@ from core_model.features.analyzed_clip import (
 )
 from core_model.features.base import AUDIO_SAMPLE_RATE, check_features
 from core_model.features.presets import Preset
+from core_model.media.align import align_words
 from core_model.media.decode import decode_audio, is_silent, probe
+from core_model.media.faces import FaceTrack, extract_faces
 from core_model.media.transcripts import Transcript, Word, normalize_words, read_transcript
 from core_model.media.vad import segment_clips
 
@@ -100,8 +103,6 @@ def analyze_video(
     """
     if threads is None:
         return _analyze(Path(path), preset, cache, transcript_path, progress, cancel, face_fps, errors)
-    import torch
-
     previous = torch.get_num_threads()
     torch.set_num_threads(int(threads))
     try:
@@ -202,8 +203,6 @@ def _untimed_sources(duration_s: float, speech: np.ndarray | None, text: str) ->
     """Clip a transcript without times: one clip for short media, else align it whole and cut by voice activity."""
     if duration_s <= MAX_CLIP_S or speech is None:
         return [_ClipSource(0.0, duration_s, text, None)]
-    from core_model.media.align import align_words
-
     alignment = align_words(speech, text, 0.0)
     spans = segment_clips(duration_s, audio=speech)
     sources = []
@@ -211,6 +210,23 @@ def _untimed_sources(duration_s: float, speech: np.ndarray | None, text: str) ->
         words = tuple(w for w in alignment.words if start <= (w.start_s + w.end_s) / 2 < end)
         sources.append(_ClipSource(start, end, " ".join(w.text for w in words), words, alignment.confidence))
     return sources
+
+
+class _Media:
+    """The probed file, its decoded audio and, once needed, its face track over the whole video."""
+
+    def __init__(self, path: Path, info, audio: np.ndarray | None, face_fps: float):
+        self.path = path
+        self.info = info
+        self.audio = audio
+        self.face_fps = face_fps
+        self._track = None
+
+    def face_track(self) -> FaceTrack:
+        # One decoding pass for all clips; clips take their samples with FaceTrack.between.
+        if self._track is None:
+            self._track = extract_faces(self.path, self.face_fps, size=FACE_CROP_SIZE)
+        return self._track
 
 
 def _analyze_clip(media: _Media, source: _ClipSource, index: int, key: str, preset: Preset, cache: FeatureCache,
@@ -258,16 +274,17 @@ def _clip_words(source: _ClipSource, clip_audio: np.ndarray | None, is_draft: bo
             return [], None, ""
         from core_model.media.asr import draft_transcript
 
+        # The draft comes back force-aligned, with word times on the media clock.
         draft = draft_transcript(clip_audio, offset_s=source.start_s)
-        text = draft.text
-        warnings.append("machine draft transcript: check and correct the words")
+        warnings.extend(draft.warnings)
+        if draft.words:
+            warnings.append("machine draft transcript: check and correct the words")
+        return list(draft.words), float(draft.confidence) if draft.words else None, draft.text
     if not normalize_words(text):
         return [], None, text
     if not has_speech:
         warnings.append("no speech to align the transcript with, so its words have no times")
         return _untimed_words(text, source.start_s, source.end_s), None, text
-
-    from core_model.media.align import align_words
 
     alignment = align_words(clip_audio, text, source.start_s)
     warnings.extend(alignment.warnings)
@@ -312,7 +329,7 @@ def _encode_audio(preset: Preset, info, clip_audio: np.ndarray | None, missing: 
     return frames
 
 
-def _encode_visual(preset: Preset, media: "_Media", start_s: float, end_s: float,
+def _encode_visual(preset: Preset, media: _Media, start_s: float, end_s: float,
                    missing: dict[str, str]) -> np.ndarray | None:
     if not media.info.has_video:
         missing["visual"] = "no video stream"
@@ -327,22 +344,3 @@ def _encode_visual(preset: Preset, media: "_Media", start_s: float, end_s: float
     crops = track.crops[track.found]  # (M, 48, 48): only the frames where a face was found
     return check_features(preset.visual.encode(crops), dim=preset.dims["visual"], rows=crops.shape[0],
                           source="visual features")
-
-
-class _Media:
-    """The probed file, its decoded audio and, once needed, its face track over the whole video."""
-
-    def __init__(self, path: Path, info, audio: np.ndarray | None, face_fps: float):
-        self.path = path
-        self.info = info
-        self.audio = audio
-        self.face_fps = face_fps
-        self._track = None
-
-    def face_track(self):
-        # One decoding pass for all clips; clips take their samples with FaceTrack.between.
-        if self._track is None:
-            from core_model.media.faces import extract_faces
-
-            self._track = extract_faces(self.path, self.face_fps, size=FACE_CROP_SIZE)
-        return self._track

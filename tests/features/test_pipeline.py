@@ -35,7 +35,7 @@ def mosi_run(tmp_path_factory, preset, feature_data):
     transcript = feature_data / "Sqr0AcuoNnk_12.txt"
     steps = []
     first = analyze_video(video, preset, cache, transcript, progress=lambda *step: steps.append(step), threads=1)
-    second = analyze_video(video, preset, cache, transcript)
+    second = analyze_video(video, preset, cache, transcript, threads=1)
     return first, second, cache, steps
 
 
@@ -92,14 +92,14 @@ def test_progress_reports_every_clip(mosi_run):
 def test_changed_transcript_changes_key(tmp_path, preset, cache, feature_data, mosi_run):
     transcript = tmp_path / "edited.txt"
     transcript.write_text("AND HE IS ONE OF MY LEAST FAVORITE ACTORS EVER")
-    clips = analyze_video(feature_data / "Sqr0AcuoNnk_12.mp4", preset, cache, transcript)
+    clips = analyze_video(feature_data / "Sqr0AcuoNnk_12.mp4", preset, cache, transcript, threads=1)
     assert clips[0].feature_key != mosi_run[0][0].feature_key
     assert len(clips[0].words) == 10
 
 
 def test_audiobook_has_no_face(preset, cache, feature_data):
     clips = analyze_video(
-        feature_data / "noface_audiobook_0-7s.mp4", preset, cache, feature_data / "noface_audiobook_0-7s.srt"
+        feature_data / "noface_audiobook_0-7s.mp4", preset, cache, feature_data / "noface_audiobook_0-7s.srt", threads=1
     )
     assert len(clips) == 2
     for clip in clips:
@@ -112,8 +112,21 @@ def test_audiobook_has_no_face(preset, cache, feature_data):
     assert clips[0].text == "this audiobook is in the public domain"
 
 
+def test_no_transcript_gives_machine_draft(preset, cache, feature_data):
+    clips = analyze_video(feature_data / "noface_audiobook_0-7s.mp4", preset, cache, threads=1)
+    assert clips
+    spoken = [clip for clip in clips if clip.words]
+    assert spoken, "the draft recognised no words in 7 s of clear speech"
+    for clip in clips:
+        assert clip.is_machine_draft
+    for clip in spoken:
+        assert clip.text
+        assert any("machine draft" in warning for warning in clip.warnings)
+        assert cache.get(clip.feature_key).text.shape == (len(clip.words), preset.dims["text"])
+
+
 def test_silent_audio_flagged(preset, cache, feature_data):
-    clips = analyze_video(feature_data / "face_silent_audio_0-4s.mp4", preset, cache)
+    clips = analyze_video(feature_data / "face_silent_audio_0-4s.mp4", preset, cache, threads=1)
     assert clips
     for clip in clips:
         assert clip.missing["audio"] == "silent audio"
