@@ -1,12 +1,12 @@
-"""Dropout from raw random bits, several times faster than F.dropout on CPU.
+"""Dropout from raw random bits, about 3x faster than F.dropout on CPU.
 
-On CPU, ``F.dropout`` draws its mask with ``bernoulli_``, which costs about
-30x more than filling an int64 tensor with ``random_`` (measured with torch
-2.13 on a 2-core x86 machine). Here each element gets 16 random bits and is
-kept when they reach a threshold, so the drop probability is ``p`` rounded to
-a multiple of 1/65536 (exact for 0.5) and kept values are scaled by the exact
-inverse keep rate. The bits come from torch's default generator of the
-tensor's device, so ``torch.manual_seed`` makes them reproducible.
+On CPU, ``F.dropout`` draws its mask with ``bernoulli_``. Filling int64 words
+with ``random_`` and comparing 15-bit slices of them to a threshold took a
+third of the time in a measurement (torch 2.13, one thread, 6.5M elements).
+The drop probability is ``p`` rounded to a multiple of 1/32768 (exact for
+0.5), and kept values are scaled by the exact inverse keep rate. The bits
+come from torch's default generator, so ``torch.manual_seed`` makes them
+reproducible. Other devices use ``F.dropout``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import torch
 
 logger = logging.getLogger(__name__)
 
-_LEVELS = 65536
+# int64 random_() fills 63 bits, so the top bit of every fourth int16 word is
+# always 0; keeping the low 15 bits of each word gives unbiased values.
+_LEVELS = 32768
 
 
 def _keep_mask(shape: torch.Size, p: float, device: torch.device) -> tuple[torch.Tensor, float]:
@@ -26,9 +28,9 @@ def _keep_mask(shape: torch.Size, p: float, device: torch.device) -> tuple[torch
     for size in shape:
         count *= size
     words = torch.empty((count + 3) // 4, dtype=torch.int64, device=device).random_()
-    bits = words.view(torch.int16)[:count].view(shape)  # uniform over [-32768, 32767]
+    bits = words.view(torch.int16)[:count].view(shape) & (_LEVELS - 1)  # uniform over [0, 32767]
     dropped = round(p * _LEVELS)
-    keep = bits >= dropped - _LEVELS // 2
+    keep = bits >= dropped
     return keep, _LEVELS / (_LEVELS - dropped)
 
 
