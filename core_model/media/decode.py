@@ -68,6 +68,9 @@ def open_media(path: str | Path) -> Iterator[av.container.InputContainer]:
         raise MediaNotFoundError(f"Media file not found: {path}. Check the path, or relink the moved file.")
     if path.is_dir():
         raise NotMediaError(f"{path} is a folder, not a media file. Pass a video or audio file inside it.")
+    if not path.is_file():
+        # Reading a pipe or device could block forever, so only regular files are opened.
+        raise NotMediaError(f"{path} is not a regular file (a pipe or device?). Save the media to a file first.")
     if path.stat().st_size == 0:
         raise EmptyMediaError(f"Media file {path} is empty (0 bytes). Copy or download it again.")
     try:
@@ -161,15 +164,40 @@ def probe(path: str | Path) -> MediaInfo:
             )
         if video is not None:
             rate = video.average_rate or video.guessed_rate
+            rotation = _first_frame_rotation(container, video)
+            width, height = video.codec_context.width, video.codec_context.height
+            if rotation in (90, 270):
+                width, height = height, width
             fields.update(
                 video_codec=video.codec_context.name,
-                width=video.codec_context.width,
-                height=video.codec_context.height,
+                width=width,
+                height=height,
+                rotation_deg=rotation,
                 average_fps=float(rate) if rate else None,
                 frame_count=video.frames or None,
                 video_duration_s=video_end,
             )
     return replace(info, **fields)
+
+
+def _first_frame_rotation(container: av.container.InputContainer, stream: av.stream.Stream) -> int:
+    """Return the display rotation of the first video frame: 0, 90, 180 or 270 degrees counter-clockwise.
+
+    PyAV exposes the display matrix (phone videos filmed upright) only on
+    decoded frames. A file whose first frame does not decode counts as
+    unrotated, and the decoding functions report the damage.
+    """
+    try:
+        for frame in container.decode(stream):
+            return _quarter_turns(frame) * 90
+    except av.error.FFmpegError as error:
+        logger.debug("%s: first video frame did not decode: %s", container.name, error)
+    return 0
+
+
+def _quarter_turns(frame: av.VideoFrame) -> int:
+    """Return how many quarter turns counter-clockwise show `frame` upright (0 to 3)."""
+    return round(getattr(frame, "rotation", 0) / 90) % 4
 
 
 def _check_range(start_s: float | None, end_s: float | None) -> tuple[float, float]:
@@ -360,12 +388,17 @@ def frame_timestamps(path: str | Path) -> np.ndarray:
 
 
 def _to_rgb(frame: av.VideoFrame, max_side: int | None) -> np.ndarray:
+    """Convert a frame to upright RGB (H, W, 3), shrunk to `max_side` on its longer side."""
     if max_side is not None and max(frame.width, frame.height) > max_side:
         scale = max_side / max(frame.width, frame.height)
         width = max(2, round(frame.width * scale))
         height = max(2, round(frame.height * scale))
-        return frame.to_ndarray(format="rgb24", width=width, height=height)
-    return frame.to_ndarray(format="rgb24")
+        rgb = frame.to_ndarray(format="rgb24", width=width, height=height)
+    else:
+        rgb = frame.to_ndarray(format="rgb24")
+    turns = _quarter_turns(frame)
+    # np.rot90 turns counter-clockwise, as the display matrix does.
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
 
 def iter_frames(
@@ -376,6 +409,9 @@ def iter_frames(
     max_side: int | None = None,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Decode video frames one at a time as (time_s, RGB uint8 array of shape (H, W, 3)).
+
+    Frames come upright: a display rotation stored in the file (phone
+    videos) is applied, so H and W match `probe`'s height and width.
 
     With `fps=None` every frame in [start_s, end_s) is yielded with its own
     presentation time. With a rate, the times are start_s + k / fps, and each

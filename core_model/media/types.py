@@ -15,6 +15,8 @@ class MediaInfo:
 
     Times are seconds from the container's start time. Fields of a stream the
     file lacks are None (audio fields when `has_audio` is False, and so on).
+    `width` and `height` are the upright display size, after `rotation_deg`
+    (counter-clockwise) from the file's display matrix is applied.
     """
 
     path: Path
@@ -32,4 +34,5 @@ class MediaInfo:
     average_fps: float | None = None
     frame_count: int | None = None
     video_duration_s: float | None = None
+    rotation_deg: int = 0
     size_bytes: int = 0

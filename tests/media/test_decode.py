@@ -1,5 +1,8 @@
 """Probing and decoding real clips, generated variable frame rate video and broken files."""
 
+import os
+from fractions import Fraction
+
 import av
 import numpy as np
 import pytest
@@ -213,3 +216,47 @@ def test_media_errors_share_base_class():
     for error in (EmptyMediaError, NotMediaError, TruncatedMediaError, NoAudioStreamError, NoVideoStreamError):
         assert issubclass(error, MediaError)
     assert issubclass(MediaNotFoundError, FileNotFoundError)
+
+
+def test_rotated_video_comes_upright(tmp_path):
+    path = tmp_path / "portrait.mp4"
+    marked = np.zeros((48, 64, 3), dtype=np.uint8)
+    marked[:16, :16] = 255  # a white square in the stored top-left corner
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.set_display_rotation(90)  # shown turned 90 degrees counter-clockwise
+        for index in range(3):
+            frame = av.VideoFrame.from_ndarray(marked, format="rgb24")
+            frame.pts = index
+            frame.time_base = Fraction(1, 10)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+    info = probe(path)
+    assert info.rotation_deg == 90
+    assert (info.width, info.height) == (48, 64)
+    _, upright = next(iter_frames(path))
+    assert upright.shape == (64, 48, 3)
+    # A counter-clockwise quarter turn moves the top-left corner to the bottom-left.
+    assert upright[-8:, :8].mean() > 200
+    assert upright[:8, :8].mean() < 50
+
+
+def test_folder_and_pipe_rejected(tmp_path):
+    with pytest.raises(NotMediaError, match="folder"):
+        probe(tmp_path)
+    pipe = tmp_path / "stream.mp4"
+    os.mkfifo(pipe)
+    with pytest.raises(NotMediaError, match="regular file"):
+        decode_audio(pipe)
+
+
+def test_window_start_matches_full_iteration():
+    full = {round(time_s, 6): frame for time_s, frame in iter_frames(MOSI_SHORT, fps=10.0)}
+    for time_s, frame in iter_frames(MOSI_SHORT, fps=10.0, start_s=1.0, end_s=2.0):
+        reference = full[round(time_s, 6)]
+        difference = int(np.abs(frame.astype(int) - reference.astype(int)).max())
+        assert difference == 0, f"sample at {time_s:.2f} s differs by {difference}"
