@@ -43,20 +43,7 @@ import pocketsphinx
 
 from core_model.errors import ConfigError, DataError
 from core_model.media.lexicon import dictionary_form, guess_pronunciation, tokens_for_alignment
-
-try:
-    from core_model.media.transcripts import Word
-except ImportError:  # TODO: drop this fallback once core_model.media.transcripts is committed.
-
-    @dataclass(frozen=True)
-    class Word:  # type: ignore[no-redef]
-        """One spoken word with its time span in seconds; confidence in [0, 1] when known."""
-
-        text: str
-        start_s: float
-        end_s: float
-        confidence: float | None = None
-
+from core_model.media.transcripts import Word
 
 logger = logging.getLogger(__name__)
 

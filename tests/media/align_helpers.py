@@ -3,11 +3,11 @@
 import re
 from pathlib import Path
 
-import av
 import numpy as np
 
+from core_model.media.decode import decode_audio
+
 ALIGN_DATA = Path(__file__).resolve().parents[1] / "data" / "align"
-MOSI_LONG = ALIGN_DATA / "0h-zjBukYpk_2"  # 12.24 s of audio
 MOSI_CLIPS = ("0h-zjBukYpk_2", "Sqr0AcuoNnk_12", "0h-zjBukYpk_1", "0h-zjBukYpk_24")
 AUDIOBOOK = ALIGN_DATA / "audiobook_0-23s.m4a"
 AUDIOBOOK_SRT = ALIGN_DATA / "audiobook_0-23s.srt"
@@ -17,14 +17,7 @@ MANDARIN = ALIGN_DATA / "mandarin_speech.m4a"
 
 def decode_16k(path: Path) -> np.ndarray:
     """Decode the first audio stream to float32 mono 16 kHz samples, shape (S,)."""
-    # TODO: switch to core_model.media.decode.decode_audio once it is committed.
-    chunks = []
-    with av.open(str(path)) as container:
-        resampler = av.AudioResampler(format="s16", layout="mono", rate=16000)
-        for frame in container.decode(container.streams.audio[0]):
-            chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
-        chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
-    return np.concatenate(chunks).astype(np.float32) / 32768.0
+    return decode_audio(path, sample_rate=16000)
 
 
 def mosi(clip: str) -> tuple[np.ndarray, str]:
