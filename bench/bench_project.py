@@ -128,8 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"project store benchmark, {args.clips} clips")
     print(f"{'operation':<52} {'median':>10} {'target':>9}  ok")
     for name, seconds, target in results:
-        target_text = "" if target is None else f"{target * 1000:.0f} ms"
-        verdict = "" if target is None else ("yes" if seconds <= target else "NO")
+        target_text = ""
+        verdict = ""
+        if target is not None:
+            target_text = f"{target * 1000:.0f} ms"
+            verdict = "yes" if seconds <= target else "NO"
         print(f"{name:<52} {seconds * 1000:>7.1f} ms {target_text:>9}  {verdict}")
     return 0
 

@@ -78,7 +78,12 @@ def run_info(args: argparse.Namespace) -> int:
     with Project.open(args.folder, backup_on_open=False) as project:
         print(f"project {project.folder} (schema version {project.schema_version})")
         for video in project.videos():
-            state = "ok" if video.exists else ("no media" if video.path is None else "file missing")
+            if video.exists:
+                state = "ok"
+            elif video.path is None:
+                state = "no media"
+            else:
+                state = "file missing"
             print(f"  video {video.id}: {video.name} [{state}] {project.count_clips(video_id=video.id)} clips")
         counts = project.status_counts()
         print("  clips: " + ", ".join(f"{status} {count}" for status, count in counts.items()))

@@ -9,6 +9,7 @@ from app.project.errors import (
     InvalidValueError,
     NoPredictionError,
     NotAProjectError,
+    ProjectBusyError,
     ProjectClosedError,
     ProjectDamagedError,
     ProjectError,
@@ -34,7 +35,7 @@ __all__ = [
     "STATUSES", "HUMAN_STATUSES", "LABELED_STATUSES", "SCHEMA_VERSION",
     "atomic_directory", "atomic_write_bytes", "atomic_write_text",
     "intensity_to_bin", "sentiment_word", "validate_intensity",
-    "ProjectError", "NotAProjectError", "SchemaTooNewError", "ProjectDamagedError", "ProjectClosedError",
+    "ProjectError", "NotAProjectError", "SchemaTooNewError", "ProjectDamagedError", "ProjectClosedError", "ProjectBusyError",
     "ClipNotFoundError", "VideoNotFoundError", "NoPredictionError", "HashMismatchError", "InvalidValueError",
     "ImportFormatError",
 ]

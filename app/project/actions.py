@@ -82,7 +82,7 @@ class ActionsMixin(ProjectBase):
     def set_label(self, clip_id: int, intensity: float, annotator: str) -> None:
         """Set a human intensity label in [-3, 3] (status corrected); the 7-class bin is derived."""
         annotator = _check_annotator(annotator)
-        value = validate_intensity(intensity, what=f"label for clip {clip_id}")
+        value = validate_intensity(intensity, subject=f"label for clip {clip_id}")
         with self._write() as conn:
             self._require_clip(conn, clip_id)
             prediction = self._latest_prediction(conn, clip_id)

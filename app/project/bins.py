@@ -20,16 +20,16 @@ BIN_NAMES = (
 )
 
 
-def validate_intensity(value: float, *, what: str = "intensity") -> float:
+def validate_intensity(value: float, *, subject: str = "intensity") -> float:
     """Return ``value`` as a float in [-3, 3]; raise InvalidValueError for NaN, inf or out of range."""
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise InvalidValueError(f"{what} {value!r} is not a number; expected a value in [-3, 3]") from None
+        raise InvalidValueError(f"{subject} {value!r} is not a number; expected a value in [-3, 3]") from None
     if not math.isfinite(number):
-        raise InvalidValueError(f"{what} {value!r} is not finite; expected a value in [-3, 3]")
+        raise InvalidValueError(f"{subject} {value!r} is not finite; expected a value in [-3, 3]")
     if not MIN_INTENSITY <= number <= MAX_INTENSITY:
-        raise InvalidValueError(f"{what} {number} is outside [-3, 3]")
+        raise InvalidValueError(f"{subject} {number} is outside [-3, 3]")
     return number
 
 

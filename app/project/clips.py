@@ -62,18 +62,18 @@ def clip_from_row(row: Sequence[Any]) -> ClipRow:
     )
 
 
-def _finite(value: Any, what: str) -> float:
+def _finite(value: Any, subject: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise InvalidValueError(f"{what} {value!r} is not a number") from None
+        raise InvalidValueError(f"{subject} {value!r} is not a number") from None
     if not math.isfinite(number):
-        raise InvalidValueError(f"{what} {value!r} is not finite")
+        raise InvalidValueError(f"{subject} {value!r} is not finite")
     return number
 
 
-def _optional_finite(value: Any, what: str) -> float | None:
-    return None if value is None else _finite(value, what)
+def _optional_finite(value: Any, subject: str) -> float | None:
+    return None if value is None else _finite(value, subject)
 
 
 def validate_times(start_s: Any, end_s: Any, where: str) -> tuple[float | None, float | None]:
@@ -163,8 +163,8 @@ class ClipsMixin(ProjectBase):
 
         With ``replace`` (re-analysis) the video's old clips are replaced: a clip
         with the same bounds (to 1 ms) and text keeps its id, and with it its
-        predictions, annotations and labels (and its split and source id unless
-        the new clip gives them); the other old clips are deleted.
+        predictions, annotations and labels. Its split, source id and metadata
+        stay unless the new clip gives them. The other old clips are deleted.
         """
         cleaned = [_clean_clip(clip, f"clip {index} of video {video_id}") for index, clip in enumerate(clips)]
         ids: list[int] = []
@@ -177,20 +177,20 @@ class ClipsMixin(ProjectBase):
                 ):
                     key = (None if start is None else round(start, 3), None if end is None else round(end, 3), text)
                     existing.setdefault(key, []).append(clip_id)
-            kept: set[int] = set()
+            kept_ids: set[int] = set()
             for clip in cleaned:
                 key = (None if clip["start_s"] is None else round(clip["start_s"], 3),
                        None if clip["end_s"] is None else round(clip["end_s"], 3), clip["text"])
                 matches = existing.get(key)
                 if matches:
                     clip_id = matches.pop(0)
-                    kept.add(clip_id)
+                    kept_ids.add(clip_id)
                     conn.execute(
                         "UPDATE clips SET start_s = :start_s, end_s = :end_s, words = :words, "
                         "alignment_confidence = :alignment_confidence, missing = :missing, "
                         "is_machine_draft = :is_machine_draft, feature_key = :feature_key, "
                         "split = COALESCE(:split, split), source_id = COALESCE(:source_id, source_id), "
-                        "meta = :meta WHERE id = :id",
+                        "meta = CASE WHEN :meta = '{}' THEN meta ELSE :meta END WHERE id = :id",
                         {**clip, "id": clip_id},
                     )
                 else:
@@ -205,7 +205,7 @@ class ClipsMixin(ProjectBase):
                 ids.append(clip_id)
             stale = [clip_id for group in existing.values() for clip_id in group]
             conn.executemany("DELETE FROM clips WHERE id = ?", [(clip_id,) for clip_id in stale])
-        log.info("video %d: stored %d clips (%d kept, %d removed)", video_id, len(ids), len(kept), len(stale))
+        log.info("video %d: stored %d clips (%d kept, %d removed)", video_id, len(ids), len(kept_ids), len(stale))
         return ids
 
     def clip(self, clip_id: int) -> ClipRow:
@@ -282,12 +282,12 @@ class ClipsMixin(ProjectBase):
             conditions.append("c.video_id = ?")
             params.append(int(video_id))
         if status is not None:
-            wanted = [status] if isinstance(status, str) else list(status)
-            bad = [s for s in wanted if s not in STATUSES]
+            requested = [status] if isinstance(status, str) else list(status)
+            bad = [s for s in requested if s not in STATUSES]
             if bad:
                 raise InvalidValueError(f"status {bad} is invalid; use one of {STATUSES}")
-            conditions.append(f"{STATUS_SQL} IN ({', '.join('?' for _ in wanted)})")
-            params.extend(wanted)
+            conditions.append(f"{STATUS_SQL} IN ({', '.join('?' for _ in requested)})")
+            params.extend(requested)
         if split is not None:
             conditions.append("c.split = ?")
             params.append(split)

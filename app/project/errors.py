@@ -53,3 +53,7 @@ class InvalidValueError(ProjectError, DataError):
 
 class ImportFormatError(ProjectError, DataError):
     """An imported file (label.csv, EAF, SRT, WebVTT) does not have the expected format."""
+
+
+class ProjectBusyError(ProjectError):
+    """Another process held the project's write lock for longer than the busy timeout."""

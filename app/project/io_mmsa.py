@@ -1,9 +1,9 @@
 """MMSA / M-SENA ``label.csv``: import labels and splits, export the project's labels.
 
 Columns: video_id, clip_id, text, label, label_T, label_A, label_V,
-annotation, mode. ``label`` is the intensity in [-3, 3]; label_T/A/V are the
-unimodal labels of CH-SIMS (empty for MOSI/MOSEI); ``annotation`` is Positive,
-Negative or Neutral; ``mode`` is train, valid or test.
+annotation, mode. ``label`` is the intensity in [-3, 3]. label_T/A/V are the
+unimodal labels of CH-SIMS, empty for MOSI and MOSEI. ``annotation`` is
+Positive, Negative or Neutral, and ``mode`` is train, valid or test.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def import_label_csv(project, path: str | os.PathLike, *, annotator: str = "labe
         if not video_name or not clip_name:
             raise ImportFormatError(f"{file} line {line}: video_id and clip_id must not be empty")
         label = (row.get("label") or "").strip()
-        value = None if label == "" else validate_intensity(label, what=f"{file} line {line}: label")
+        value = None if label == "" else validate_intensity(label, subject=f"{file} line {line}: label")
         mode = (row.get("mode") or "").strip().lower()
         if mode and mode not in MODE_ALIASES:
             raise ImportFormatError(f"{file} line {line}: mode {mode!r} is invalid; use train, valid or test")
@@ -81,7 +81,7 @@ def import_label_csv(project, path: str | os.PathLike, *, annotator: str = "labe
         for name in UNIMODAL:
             text = (row.get(name) or "").strip()
             if text:
-                unimodal[name] = validate_intensity(text, what=f"{file} line {line}: {name}")
+                unimodal[name] = validate_intensity(text, subject=f"{file} line {line}: {name}")
         rows.append((video_name, clip_name, row.get("text") or "", value, MODE_ALIASES.get(mode), unimodal))
 
     created = matched = labels = 0

@@ -9,10 +9,10 @@ Versions:
 1. settings, videos, clips, predictions, one annotation per clip, history.
 2. model versions; clip alignment confidence, missing-modality flags and
    machine-draft flag; a pointer from each clip to its latest prediction.
-3. per-annotator labels (for agreement); annotation provenance (model version,
-   confidence, note); video name and size; clip source id and metadata;
-   history annotator; the latest prediction's confidence copied onto each
-   clip; indexes for sorting and filtering.
+3. per-annotator labels for agreement, and annotation provenance (model
+   version, confidence, note). Also video name and size, clip source id and
+   metadata, the history annotator, a copy of the latest prediction's
+   confidence on each clip, and indexes for sorting and filtering.
 """
 
 from __future__ import annotations

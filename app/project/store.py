@@ -5,8 +5,9 @@ A project is a folder holding ``project.sqlite`` and the sub-folders
 owns one connection, used for reads and writes under a re-entrant lock, so a
 process that keeps one Project has one writer connection. Writes take SQLite's
 write lock at the start (``BEGIN IMMEDIATE``) and wait up to ``busy_timeout_ms``
-for another process to finish; that is what lets a worker process and the GUI
-write to the same file without "database is locked" errors.
+for another process to finish. Because a transaction never upgrades a read
+lock to a write lock halfway, a worker process and the GUI can write to the
+same file without "database is locked" errors.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from app.project.backup import list_backups, write_backup
 from app.project.errors import (
     InvalidValueError,
     NotAProjectError,
+    ProjectBusyError,
     ProjectClosedError,
     ProjectDamagedError,
     SchemaTooNewError,
@@ -68,6 +70,7 @@ class ProjectBase:
         self._lock = threading.RLock()
         self._write_depth = 0
         self._last_backup = 0.0
+        self.busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS
 
     # -- opening -----------------------------------------------------------
 
@@ -75,7 +78,7 @@ class ProjectBase:
     def create(cls, folder: str | os.PathLike, **options: Any):
         """Create a new project in ``folder`` (created if needed) and open it.
 
-        Raises FileExistsError when the folder already holds a project.
+        Raises FileExistsError when the folder already contains a project.
         """
         root = Path(folder)
         if (root / DB_NAME).exists():
@@ -117,6 +120,7 @@ class ProjectBase:
         try:
             _check_file(conn, path)
             project = cls(root, conn, probe=probe, backup_interval_s=backup_interval_s, backups_kept=backups_kept)
+            project.busy_timeout_ms = busy_timeout_ms
             for name in SUBFOLDERS:
                 (root / name).mkdir(exist_ok=True)
             if backup_on_open and schema_version(conn) > 0 and project._changed_since_backup():
@@ -174,7 +178,15 @@ class ProjectBase:
                 finally:
                     self._write_depth -= 1
                 return
-            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise ProjectBusyError(
+                        f"{self.db_path} stayed locked by another process for over {self.busy_timeout_ms} ms; "
+                        "wait for it to finish, or raise busy_timeout_ms"
+                    ) from exc
+                raise
             self._write_depth = 1
             try:
                 yield conn

@@ -80,7 +80,7 @@ def read_base_corpus(base: str | os.PathLike) -> tuple[list[LabeledItem], list[L
         for line, row in enumerate(reader, start=2):
             if row.get("label") in (None, ""):
                 continue
-            value = validate_intensity(row["label"], what=f"{path} line {line}: label")
+            value = validate_intensity(row["label"], subject=f"{path} line {line}: label")
             split = (row.get("split") or "train").strip().lower()
             if split == "test":
                 continue

@@ -117,3 +117,16 @@ def test_words_and_flags_round_trip(project, tmp_path):
     assert row.missing == ["audio", "visual"]
     assert (row.alignment_confidence, row.is_machine_draft, row.split, row.meta) == (0.7, True, "valid",
                                                                                      {"speaker": "A"})
+
+
+def test_replace_keeps_split_source_and_meta(project, tmp_path):
+    video = project.add_video(make_media(tmp_path, "v.mp4"))
+    [clip_id] = project.add_clips(video.id, [{"start_s": 0.0, "end_s": 1.0, "text": "x", "split": "valid",
+                                              "source_id": "v$_$1", "meta": {"label_T": 1.0}}])
+    [again] = project.add_clips(video.id, [{"start_s": 0.0, "end_s": 1.0, "text": "x", "feature_key": "k"}])
+    row = project.clip(again)
+    assert again == clip_id
+    assert row.split == "valid"
+    assert row.source_id == "v$_$1"
+    assert row.meta == {"label_T": 1.0}
+    assert row.feature_key == "k"

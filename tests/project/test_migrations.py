@@ -44,7 +44,8 @@ def test_migration_keeps_data(old_project):
             "SELECT clip_id, annotator, status FROM labels ORDER BY clip_id").fetchall()
         assert labels == [(1, "alice", "accepted"), (2, "bob", "corrected"), (3, "bob", "rejected")]
         if version == 2:
-            assert rows[2].missing == ["visual"] and rows[2].alignment_confidence == 0.92
+            assert rows[2].missing == ["visual"]
+            assert rows[2].alignment_confidence == 0.92
             assert rows[3].is_machine_draft
             assert [m.version for m in project.model_versions()] == ["v2"]
         backup = project.backups()[0]

@@ -9,6 +9,7 @@ import pytest
 from app.project import (
     NotAProjectError,
     Project,
+    ProjectBusyError,
     ProjectClosedError,
     ProjectDamagedError,
     SCHEMA_VERSION,
@@ -149,3 +150,18 @@ def test_integrity_ok_detects_damage(tmp_path):
     data[5000:9000] = b"\x13" * 4000
     path.write_bytes(bytes(data))
     assert not integrity_ok(path)
+
+
+def test_write_lock_timeout_raises_busy(tmp_path):
+    folder = tmp_path / "p"
+    Project.create(folder, backup_on_open=False).close()
+    other = sqlite3.connect(folder / "project.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with Project.open(folder, backup_on_open=False, busy_timeout_ms=100) as project:
+            with pytest.raises(ProjectBusyError, match="locked by another process"):
+                project.set_setting("x", 1)
+            assert project.get_setting("x") is None
+    finally:
+        other.execute("ROLLBACK")
+        other.close()

@@ -1,8 +1,8 @@
 """Child processes for the crash and concurrency tests, run as ``python workers.py MODE ...``.
 
 Every mode appends a line to an acknowledgement file after each committed
-transaction, flushed at once, so the parent knows what was committed before
-it killed or joined the child.
+transaction, flushed at once, so the parent can tell what was committed
+before it killed or joined the child.
 """
 
 from __future__ import annotations
@@ -23,20 +23,20 @@ ANNOTATORS = ("alice", "bob", "carol")
 def next_spec(rng: random.Random, clip_ids: list[int], step: int) -> dict:
     """Pick the next random action as a JSON-serialisable spec."""
     clip_id = rng.choice(clip_ids)
-    who = rng.choice(ANNOTATORS)
+    annotator = rng.choice(ANNOTATORS)
     roll = rng.random()
     if roll < 0.2:
-        return {"op": "accept", "clip": clip_id, "who": who}
+        return {"op": "accept", "clip": clip_id, "who": annotator}
     if roll < 0.4:
-        return {"op": "set_label", "clip": clip_id, "value": round(rng.uniform(-3, 3), 3), "who": who}
+        return {"op": "set_label", "clip": clip_id, "value": round(rng.uniform(-3, 3), 3), "who": annotator}
     if roll < 0.48:
-        return {"op": "reject", "clip": clip_id, "who": who}
+        return {"op": "reject", "clip": clip_id, "who": annotator}
     if roll < 0.54:
-        return {"op": "flag", "clip": clip_id, "who": who, "note": f"step {step} ✓"}
+        return {"op": "flag", "clip": clip_id, "who": annotator, "note": f"step {step} ✓"}
     if roll < 0.6:
         return {"op": "edit_text", "clip": clip_id, "text": f"texte {step} modifié"}
     if roll < 0.65:
-        return {"op": "bulk_accept", "min": rng.choice([0.5, 0.7, 0.9]), "who": who}
+        return {"op": "bulk_accept", "min": rng.choice([0.5, 0.7, 0.9]), "who": annotator}
     if roll < 0.8:
         return {"op": "undo"}
     if roll < 0.9:
