@@ -1,6 +1,6 @@
 """The project folder and its SQLite connection: open, create, settings, transactions, backups.
 
-A project is a folder holding ``project.sqlite`` and the sub-folders
+A project is a folder containing ``project.sqlite`` and the sub-folders
 ``features/``, ``models/``, ``exports/`` and ``backups/``. Each Project object
 owns one connection, used for reads and writes under a re-entrant lock, so a
 process that keeps one Project has one writer connection. Writes take SQLite's
@@ -207,6 +207,15 @@ class ProjectBase:
         if self._conn is None:
             raise ProjectClosedError(f"project {self.folder} is closed; open it again")
         return self._conn
+
+    def data_version(self) -> int:
+        """Return SQLite's ``PRAGMA data_version``, which changes after another connection commits.
+
+        A GUI can poll this cheaply to learn that a worker process saved
+        predictions; this connection's own commits do not change it.
+        """
+        with self._read() as conn:
+            return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
     # -- settings ------------------------------------------------------------
 

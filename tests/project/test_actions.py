@@ -100,7 +100,8 @@ def test_bulk_accept_preview_and_undo(filled):
 
 def test_undo_redo_stack_semantics(filled):
     a, b = filled.clip_ids[0], filled.clip_ids[1]
-    assert filled.undo() is None and filled.redo() is None
+    assert filled.undo() is None
+    assert filled.redo() is None
     filled.accept(a, "alice")
     filled.set_label(b, -1.0, "alice")
     filled.undo()

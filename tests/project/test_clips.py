@@ -29,7 +29,9 @@ def test_list_filters(filled):
     with pytest.raises(InvalidValueError, match="status"):
         filled.list_clips(status="done")
     counts = filled.status_counts()
-    assert counts["accepted"] == 1 and counts["predicted"] == 3 and counts["unlabeled"] == 1
+    assert counts["accepted"] == 1
+    assert counts["predicted"] == 3
+    assert counts["unlabeled"] == 1
 
 
 def test_clip_row_fields(filled):

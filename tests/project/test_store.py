@@ -165,3 +165,15 @@ def test_write_lock_timeout_raises_busy(tmp_path):
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+def test_data_version_sees_other_writers(tmp_path):
+    folder = tmp_path / "p"
+    Project.create(folder, backup_on_open=False).close()
+    with Project.open(folder, backup_on_open=False) as gui, Project.open(folder, backup_on_open=False) as worker:
+        start = gui.data_version()
+        gui.set_setting("own", 1)
+        assert gui.data_version() == start
+        worker.set_setting("worker", 2)
+        assert gui.data_version() != start
+        assert gui.get_setting("worker") == 2

@@ -37,7 +37,8 @@ def test_probe_is_called_lazily(tmp_path):
 
     with Project.create(tmp_path / "p", probe=probe, backup_on_open=False) as project:
         video = project.add_video(make_media(tmp_path, "a.mp4"))
-        assert video.duration_s == 3.0 and len(calls) == 1
+        assert video.duration_s == 3.0
+        assert len(calls) == 1
         project.add_video(make_media(tmp_path, "b.mp4"), {"duration_s": 1.0})
         assert len(calls) == 1
 
