@@ -47,7 +47,8 @@ _CONTAINER_SIGNATURES = (
 )
 
 # A decoded stream that ends this much before its declared end is reported as
-# truncated. AAC and H.264 streams end within a frame (< 0.1 s) of it.
+# truncated. In the test clips, AAC and H.264 streams end within one frame
+# (< 0.1 s) of their declared end.
 TRUNCATION_TOLERANCE_S = 0.5
 
 # Audio decoded before a requested start time and then dropped.
@@ -87,7 +88,7 @@ def open_media(path: str | Path) -> Iterator[av.container.InputContainer]:
             f"Convert it to MP4, MKV or WAV. FFmpeg reported: {error}"
         ) from error
     except av.error.FFmpegError as error:
-        raise MediaError(f"FFmpeg cannot open {path}: {error}") from error
+        raise MediaError(f"Opening {path} with FFmpeg failed: {error}") from error
     try:
         if not container.streams.audio and not container.streams.video:
             raise NotMediaError(
@@ -100,7 +101,7 @@ def open_media(path: str | Path) -> Iterator[av.container.InputContainer]:
 
 
 def _origin_s(container: av.container.InputContainer) -> float:
-    """Return the container start time in seconds; every returned time is relative to it."""
+    """Return the container start time in seconds, the origin of every time this module returns."""
     if container.start_time is None:
         return 0.0
     return container.start_time / av.time_base

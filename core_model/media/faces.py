@@ -103,7 +103,8 @@ def detect_faces(gray: np.ndarray, config: FaceConfig = FaceConfig(), near: np.n
     """Return face boxes (K, 4) as x, y, width, height in the pixels of the greyscale image (H, W).
 
     With `near` (a box from the previous sample), only the region around it is
-    searched, for faces of 0.6 to 1.6 times its size, which is several times faster.
+    searched, for faces of 0.6 to 1.6 times its size, which is faster than a
+    search of the whole frame.
     """
     height, width = gray.shape[:2]
     min_side = max(16, int(min(height, width) * config.min_face_fraction))
@@ -180,7 +181,7 @@ def eye_roll_deg(gray: np.ndarray, box: np.ndarray, max_roll_deg: float) -> floa
     if len(eyes) < 2:
         return None
     w = EYE_SEARCH_WIDTH
-    # The two largest hits, one on each half of the face, ordered left to right.
+    # The two largest hits, ordered left to right, must be a fifth of the face width apart.
     eyes = sorted(eyes, key=lambda e: e[2] * e[3], reverse=True)[:2]
     (x1, y1, w1, h1), (x2, y2, w2, h2) = sorted(eyes, key=lambda e: e[0])
     left = (x1 + w1 / 2, y1 + h1 / 2)

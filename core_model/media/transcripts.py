@@ -36,7 +36,7 @@ _EXTENSION_FORMATS = {
 
 @dataclass(frozen=True)
 class Word:
-    """One spoken word with its time span in seconds; confidence in [0, 1] when known."""
+    """One spoken word with its start and end in seconds, and a confidence in [0, 1] when known."""
 
     text: str
     start_s: float
@@ -46,7 +46,7 @@ class Word:
 
 @dataclass(frozen=True)
 class Cue:
-    """A span of transcript text; times are None when the source has none (plain text, label.csv)."""
+    """A span of transcript text. Its times are None when the source has none (plain text, label.csv)."""
 
     start_s: float | None
     end_s: float | None
@@ -91,8 +91,8 @@ _SOUND_LABEL = re.compile(r"\[[^\]]*\]")
 def normalize_words(text: str) -> list[str]:
     """Split transcript text into lower-case words, keeping inner apostrophes.
 
-    Markup tags and bracketed sound labels ([Music]) are dropped; a typographic
-    apostrophe becomes "'". MOSI's upper-case spellings without apostrophes (IM,
+    Markup tags and bracketed sound labels ([Music]) are dropped, and a
+    typographic apostrophe becomes "'". MOSI's upper-case spellings without apostrophes (IM,
     DONT) stay as written, lower-cased. NOTE: scripts written without spaces
     (Chinese, Japanese) come back as one word per run of characters.
     """
@@ -109,17 +109,17 @@ def read_transcript(
     tier: str | None = None,
     video_id: str | None = None,
 ) -> Transcript:
-    """Read a transcript file; the format comes from `format`, the extension, or the content.
+    """Read a transcript file whose format comes from `format`, the extension, or the content.
 
     `tier` names the ELAN tier to read (default: the first tier with text).
     `video_id` selects the rows of an MMSA label.csv (needed when the file
-    holds several videos). Raises TranscriptError with the file and the fix.
+    contains several videos). Raises TranscriptError with the file and the fix.
     """
     path = Path(path)
     if not path.is_file():
         raise TranscriptError(f"Transcript file not found: {path}. Check the path.")
     if format is not None and format not in FORMATS:
-        raise TranscriptError(f"Unknown transcript format {format!r} for {path}; use one of {', '.join(FORMATS)}.")
+        raise TranscriptError(f"Unknown transcript format {format!r} for {path}. Use one of {', '.join(FORMATS)}.")
 
     if format == "eaf" or (format is None and path.suffix.lower() == ".eaf"):
         return read_eaf(path, tier=tier)
@@ -158,7 +158,7 @@ _BOMS = (
 
 
 def decode_text(raw: bytes, path: Path, encoding: str | None = None) -> tuple[str, str]:
-    """Decode a text file's bytes; return (text with '\\n' line ends, encoding used).
+    """Decode a text file's bytes and return (text with '\\n' line ends, encoding used).
 
     Order: the caller's `encoding`, a byte order mark, strict UTF-8, then
     charset-normalizer's best guess (logged, since a guess can be wrong).
@@ -167,7 +167,7 @@ def decode_text(raw: bytes, path: Path, encoding: str | None = None) -> tuple[st
         try:
             text = raw.decode(encoding)
         except (UnicodeDecodeError, LookupError) as error:
-            raise TranscriptError(f"Cannot decode {path} as {encoding}: {error}. Pass the file's real encoding.") from error
+            raise TranscriptError(f"Decoding {path} as {encoding} failed: {error}. Pass the file's real encoding.") from error
         used = encoding
     else:
         used = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
@@ -196,7 +196,7 @@ def _guess_legacy(raw: bytes, path: Path) -> tuple[str, str]:
     """
     matches = list(charset_normalizer.from_bytes(raw))
     if not matches:
-        raise TranscriptError(f"Cannot detect the text encoding of {path}; pass encoding= (for example 'cp1252').")
+        raise TranscriptError(f"Detecting the text encoding of {path} failed. Pass encoding= (for example 'cp1252').")
     best = matches[0]
     tied = [match for match in matches if (match.chaos, match.coherence) == (best.chaos, best.coherence)]
 
@@ -243,8 +243,8 @@ def _strip_markup(text: str) -> str:
 def _blocks(text: str, strict_blank: bool = False) -> list[list[str]]:
     """Split text into blocks of lines at blank lines.
 
-    With `strict_blank` only empty lines separate blocks, as WebVTT requires:
-    YouTube's captions hold cue lines that are a single space.
+    With `strict_blank`, only empty lines separate blocks, as WebVTT requires.
+    YouTube's captions contain cue lines that are a single space.
     """
     blocks: list[list[str]] = []
     current: list[str] = []
@@ -300,7 +300,7 @@ def parse_vtt(text: str, path: Path | None = None) -> list[Cue]:
         start, end = _seconds(*groups[0:4]), _seconds(*groups[4:8])
         lines = block[timing_index + 1 :]
         if inline_style:
-            # The new caption line is the last one; the lines above repeat earlier cues.
+            # The new caption line is the last one, because the lines above repeat earlier cues.
             spoken = [line for line in lines if line.strip()]
             if not spoken:
                 continue
@@ -317,7 +317,7 @@ def parse_vtt(text: str, path: Path | None = None) -> list[Cue]:
 
 
 def _inline_words(line: str, cue_start: float, cue_end: float) -> list[Word]:
-    """Split a caption line with inline time tags into words; each word ends where the next starts."""
+    """Split a caption line with inline time tags into words. Each word ends where the next one starts."""
     pieces: list[tuple[float, str]] = []
     position, time = 0, cue_start
     for match in _INLINE_TIME.finditer(line):
@@ -357,17 +357,17 @@ def parse_label_csv(text: str, path: Path | None, video_id: str | None) -> list[
     if video_id is None:
         if len(video_ids) > 1:
             raise TranscriptError(
-                f"{path} holds {len(video_ids)} videos ({', '.join(video_ids[:5])}...); pass video_id= to pick one."
+                f"{path} contains {len(video_ids)} videos ({', '.join(video_ids[:5])}...). Pass video_id= to pick one."
             )
     elif video_id not in video_ids:
-        raise TranscriptError(f"{path} has no rows for video_id {video_id!r}; it holds {', '.join(video_ids[:5])}.")
+        raise TranscriptError(f"{path} has no rows for video_id {video_id!r}. Its video ids include {', '.join(video_ids[:5])}.")
     selected = [row for row in rows if video_id is None or row["video_id"] == video_id]
     selected.sort(key=lambda row: (not row["clip_id"].isdigit(), int(row["clip_id"]) if row["clip_id"].isdigit() else 0, row["clip_id"]))
     return [Cue(None, None, " ".join(row["text"].split()), clip_id=row["clip_id"]) for row in selected]
 
 
 def read_eaf(path: Path, tier: str | None = None) -> Transcript:
-    """Read one tier of an ELAN .eaf file with pympi-ling; default: the first tier with text.
+    """Read one tier of an ELAN .eaf file with pympi-ling, by default the first tier with text.
 
     Annotations on unaligned time slots (no time in the file) are skipped with
     a count in the notes.
@@ -377,17 +377,17 @@ def read_eaf(path: Path, tier: str | None = None) -> Transcript:
     try:
         eaf = pympi.Elan.Eaf(str(path), suppress_version_warning=True)
     except Exception as error:  # pympi raises bare ParseError, KeyError or ValueError on bad files
-        raise TranscriptError(f"Cannot read the ELAN file {path}: {error}. Check that it is a valid .eaf file.") from error
+        raise TranscriptError(f"Reading the ELAN file {path} failed: {error}. Check that it is a valid .eaf file.") from error
 
     tier_names = list(eaf.get_tier_names())
     if tier is not None:
         if tier not in tier_names:
-            raise TranscriptError(f"{path} has no tier {tier!r}; its tiers are {tier_names}.")
+            raise TranscriptError(f"{path} has no tier {tier!r}. Its tiers are {tier_names}.")
         chosen = tier
     else:
         with_text = [name for name in tier_names if any(str(row[2]).strip() for row in eaf.get_annotation_data_for_tier(name))]
         if not with_text:
-            raise TranscriptError(f"{path} has no tier with text; its tiers are {tier_names}.")
+            raise TranscriptError(f"{path} has no tier with text. Its tiers are {tier_names}.")
         chosen = with_text[0]
         if len(with_text) > 1:
             logger.info("%s: reading tier %r of the text tiers %s; pass tier= to pick another", path, chosen, with_text)

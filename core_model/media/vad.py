@@ -1,7 +1,7 @@
 """Find speech in audio with silero-vad and cut media into clips.
 
 The silero-vad wheel ships its model file, so nothing is downloaded. Its
-import sets torch to one thread; `_load_model` restores the caller's count.
+import sets torch to one thread, so `_load_model` restores the caller's count.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ _model_lock = threading.Lock()
 
 
 def _load_model():
-    """Load silero-vad's bundled TorchScript model once; keep torch's thread count as it was."""
+    """Load silero-vad's bundled TorchScript model once, keeping torch's thread count as it was."""
     global _model
     if _model is None:
         import torch
@@ -47,9 +47,9 @@ def speech_segments(
 ) -> list[tuple[float, float]]:
     """Return the (start_s, end_s) spans of speech in 16 kHz mono audio of shape (S,).
 
-    Pauses shorter than `min_silence_s` stay inside a span; spans shorter than
-    `min_speech_s` are dropped; each span is widened by `speech_pad_s` on both
-    sides. `threshold` is silero's speech probability cut-off in (0, 1).
+    Pauses shorter than `min_silence_s` stay inside a span, spans shorter than
+    `min_speech_s` are dropped, and each span is widened by `speech_pad_s` on
+    both sides. `threshold` is silero's speech probability cut-off in (0, 1).
     """
     audio = np.asarray(audio_16k, dtype=np.float32)
     if audio.ndim != 1:
@@ -71,8 +71,8 @@ def speech_segments(
         min_silence_duration_ms=int(round(min_silence_s * 1000)),
         speech_pad_ms=int(round(speech_pad_s * 1000)),
     )
-    # The model scores one 32 ms window per call; such small operations run
-    # fastest on one thread, and more threads only contend on a busy machine.
+    # The model scores one 32 ms window per call. Such small operations run
+    # fastest on one thread, because more threads contend on a busy machine.
     threads = torch.get_num_threads()
     with _model_lock, torch.inference_mode():
         torch.set_num_threads(1)
