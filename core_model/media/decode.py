@@ -54,6 +54,11 @@ TRUNCATION_TOLERANCE_S = 0.5
 # Audio decoded before a requested start time and then dropped.
 AUDIO_PREROLL_S = 0.2
 
+# Differences between an audio frame's timestamp and the end of the previous
+# frame up to this size are rounding (timestamps in milliseconds, as in
+# Matroska); larger ones are gaps or overlaps.
+TIMESTAMP_JITTER_S = 0.002
+
 
 def _looks_like_container(path: Path) -> bool:
     with path.open("rb") as handle:
@@ -258,37 +263,8 @@ def decode_audio(
             logger.warning("%s: requested audio from %.3f s starts after its end at %.3f s", path, start, stop)
             return np.zeros(0, dtype=np.float32)
 
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-        chunks: list[np.ndarray] = []
-        first_time: float | None = None
-        # Seek a little early: the first AAC/MP3 frame after a seek lacks the
-        # overlap of its predecessor, and the resampler's filter needs history.
-        _seek(container, stream, start - AUDIO_PREROLL_S)
-        try:
-            for frame in container.decode(stream):
-                frame_time = (frame.time - origin) if frame.time is not None else None
-                if frame_time is not None and frame_time > stop:
-                    break
-                if first_time is None:
-                    if frame_time is None:
-                        first_time = start
-                    else:
-                        frame, first_time = _align_to_output_grid(frame, frame_time, sample_rate)
-                        if frame is None:
-                            continue
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
-        except av.error.FFmpegError as error:
-            raise TruncatedMediaError(
-                f"Decoding the audio of {path} failed after {sum(len(c) for c in chunks) / sample_rate:.2f} s: "
-                f"the file is truncated or damaged. Copy or download it again. FFmpeg reported: {error}"
-            ) from error
-        # Drain the samples still held in the resampler's filter.
-        for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1))
+        decoded, first_time = _decode_resampled(container, stream, start, stop, sample_rate, path)
 
-    decoded = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-    first_time = start if first_time is None else first_time
     # Place the decoded samples on the timeline: drop those before `start`,
     # and pad with zeros when the audio stream begins after `start`.
     offset = round((first_time - start) * sample_rate)
@@ -310,6 +286,102 @@ def decode_audio(
     return np.clip(audio, -1.0, 1.0).astype(np.float32, copy=False)
 
 
+def _decode_resampled(
+    container: av.container.InputContainer,
+    stream: av.audio.stream.AudioStream,
+    start: float,
+    stop: float,
+    sample_rate: int,
+    path: Path,
+) -> tuple[np.ndarray, float]:
+    """Decode and resample audio from about `start` to `stop`; return (samples (S,), time of sample 0).
+
+    Gaps between packets' timestamps (dropped packets, joined recordings) are
+    filled with silence and overlaps are cut, so every sample stays at its
+    presentation time.
+    """
+    origin = _origin_s(container)
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+    chunks: list[np.ndarray] = []
+    first_time: float | None = None
+    next_index: int | None = None  # input sample index where the next frame should start
+    gaps = overlaps = 0
+
+    # Seek a little early: the first AAC/MP3 frame after a seek lacks the
+    # overlap of its predecessor, and the resampler's filter needs history.
+    _seek(container, stream, start - AUDIO_PREROLL_S)
+    try:
+        for frame in container.decode(stream):
+            frame_time = (frame.time - origin) if frame.time is not None else None
+            if frame_time is not None and frame_time > stop:
+                break
+            if first_time is None:
+                if frame_time is None:
+                    first_time = start
+                else:
+                    frame, first_time = _align_to_output_grid(frame, frame_time, sample_rate)
+                    if frame is None:
+                        continue
+                next_index = round(first_time * frame.sample_rate)
+            elif frame_time is not None:
+                offset = round(frame_time * frame.sample_rate) - next_index
+                tolerance = round(TIMESTAMP_JITTER_S * frame.sample_rate)
+                if offset > tolerance:
+                    gaps += 1
+                    for out in resampler.resample(_silent_like(frame, offset)):
+                        chunks.append(out.to_ndarray().reshape(-1))
+                    next_index += offset
+                elif offset < -tolerance:
+                    overlaps += 1
+                    if -offset >= frame.samples:
+                        continue
+                    frame = _drop_head(frame, -offset)
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray().reshape(-1))
+            next_index += frame.samples
+    except av.error.FFmpegError as error:
+        raise TruncatedMediaError(
+            f"Decoding the audio of {path} failed after {sum(len(c) for c in chunks) / sample_rate:.2f} s: "
+            f"the file is truncated or damaged. Copy or download it again. FFmpeg reported: {error}"
+        ) from error
+    # Drain the samples still held in the resampler's filter.
+    for out in resampler.resample(None):
+        chunks.append(out.to_ndarray().reshape(-1))
+
+    if gaps or overlaps:
+        logger.info("%s: filled %d gaps with silence and cut %d overlaps in the audio timestamps", path, gaps, overlaps)
+    decoded = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+    return decoded, (start if first_time is None else first_time)
+
+
+def _frame_samples(frame: av.AudioFrame) -> tuple[np.ndarray, int]:
+    """Return the frame's samples as an array and the array columns per sample.
+
+    Packed formats give (1, samples * channels), planar ones (channels, samples).
+    """
+    samples = frame.to_ndarray()
+    width = samples.shape[1] // frame.samples if frame.format.is_packed else 1
+    return samples, width
+
+
+def _like(frame: av.AudioFrame, samples: np.ndarray) -> av.AudioFrame:
+    new = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format=frame.format.name, layout=frame.layout.name)
+    new.sample_rate = frame.sample_rate
+    return new
+
+
+def _drop_head(frame: av.AudioFrame, count: int) -> av.AudioFrame:
+    """Return a copy of `frame` without its first `count` samples."""
+    samples, width = _frame_samples(frame)
+    return _like(frame, samples[:, count * width :])
+
+
+def _silent_like(frame: av.AudioFrame, count: int) -> av.AudioFrame:
+    """Return `count` samples of silence in the format of `frame`."""
+    samples, width = _frame_samples(frame)
+    return _like(frame, np.zeros((samples.shape[0], count * width), dtype=samples.dtype))
+
+
 def _align_to_output_grid(
     frame: av.AudioFrame, frame_time: float, sample_rate: int
 ) -> tuple[av.AudioFrame | None, float | None]:
@@ -327,17 +399,7 @@ def _align_to_output_grid(
         return frame, frame_time
     if drop >= frame.samples:
         return None, None
-    samples = frame.to_ndarray()
-    # Packed formats hold (1, samples * channels); planar ones (channels, samples).
-    channels = 1 if frame.format.is_packed else samples.shape[0]
-    width = samples.shape[1] // frame.samples if frame.format.is_packed else 1
-    trimmed = av.AudioFrame.from_ndarray(
-        np.ascontiguousarray(samples[:channels, drop * width :]),
-        format=frame.format.name,
-        layout=frame.layout.name,
-    )
-    trimmed.sample_rate = frame.sample_rate
-    return trimmed, (first_index + drop) / frame.sample_rate
+    return _drop_head(frame, drop), (first_index + drop) / frame.sample_rate
 
 
 def rms_dbfs(audio: np.ndarray) -> float:

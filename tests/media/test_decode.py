@@ -260,3 +260,32 @@ def test_window_start_matches_full_iteration():
         reference = full[round(time_s, 6)]
         difference = int(np.abs(frame.astype(int) - reference.astype(int)).max())
         assert difference == 0, f"sample at {time_s:.2f} s differs by {difference}"
+
+
+def test_audio_gap_filled_with_silence(tmp_path):
+    """Two copies of a clip's audio joined with a 1 s pause between their timestamps."""
+    joined = tmp_path / "joined.m4a"
+    second_start_s = 3.4
+    with av.open(str(MOSI_SHORT)) as source, av.open(str(joined), "w", format="mp4") as out:
+        audio_in = source.streams.audio[0]
+        audio_out = out.add_stream_from_template(audio_in)
+        for copy in range(2):
+            source.seek(0)
+            shift = round(copy * second_start_s / audio_in.time_base)
+            for packet in source.demux(audio_in):
+                if packet.dts is None:
+                    continue
+                packet.pts += shift
+                packet.dts += shift
+                packet.stream = audio_out
+                out.mux(packet)
+
+    single = decode_audio(MOSI_SHORT)
+    audio = decode_audio(joined)
+    assert len(audio) / 16000 == pytest.approx(second_start_s + len(single) / 16000, abs=FEW_MS)
+    # The pause is silent apart from the codec's decay at the first copy's end.
+    assert rms_dbfs(audio[round(2.5 * 16000) : round(3.3 * 16000)]) < -60
+    # The second copy sits at its timestamp; its first AAC frame lacks the preceding overlap.
+    start = round((second_start_s + 0.1) * 16000)
+    difference = float(np.abs(audio[start : start + 16000] - single[1600 : 1600 + 16000]).max())
+    assert difference < 1e-3, f"max difference {difference}"
