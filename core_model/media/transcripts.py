@@ -281,9 +281,9 @@ def parse_vtt(text: str, path: Path | None = None) -> list[Cue]:
     """Parse WebVTT text into cues, with word times from inline <HH:MM:SS.mmm> tags.
 
     YouTube's automatic captions repeat the previous line at the top of each
-    cue and add 10 ms cues that only repeat the finished line. For files with
-    inline times, each cue keeps only its last line, and cues that repeat the
-    previous cue's line are dropped.
+    cue and add 10 ms cues that only repeat the finished line. So in files
+    with inline times, a first line equal to the previous cue's text is
+    dropped, and cues left without text are skipped.
     """
     if not text.lstrip().startswith("WEBVTT"):
         raise TranscriptError(f"{path} is not WebVTT: the first line must start with 'WEBVTT'.")
@@ -300,16 +300,14 @@ def parse_vtt(text: str, path: Path | None = None) -> list[Cue]:
         start, end = _seconds(*groups[0:4]), _seconds(*groups[4:8])
         lines = block[timing_index + 1 :]
         if inline_style:
-            # The new caption line is the last one, because the lines above repeat earlier cues.
             spoken = [line for line in lines if line.strip()]
-            if not spoken:
+            # YouTube repeats the previous cue's line above the new one.
+            if spoken and cues and " ".join(_strip_markup(spoken[0]).split()) == cues[-1].text:
+                spoken = spoken[1:]
+            words = _inline_words(" ".join(spoken), start, end)
+            if not words:
                 continue
-            words = _inline_words(spoken[-1], start, end)
-            cue_text = " ".join(word.text for word in words)
-            repeats_previous = bool(cues) and cue_text == cues[-1].text
-            if not words or (repeats_previous and not _INLINE_TIME.search(spoken[-1])):
-                continue
-            cues.append(Cue(start, end, cue_text, words))
+            cues.append(Cue(start, end, " ".join(word.text for word in words), words))
         else:
             body = " ".join(_strip_markup(line).strip() for line in lines)
             cues.append(Cue(start, end, " ".join(body.split())))
@@ -317,7 +315,12 @@ def parse_vtt(text: str, path: Path | None = None) -> list[Cue]:
 
 
 def _inline_words(line: str, cue_start: float, cue_end: float) -> list[Word]:
-    """Split a caption line with inline time tags into words. Each word ends where the next one starts."""
+    """Split caption text with inline time tags into timed words.
+
+    A tag's time starts the text after it, and that text ends at the next tag
+    or at the cue's end. Several words between two tags share that span
+    evenly, which is an estimate.
+    """
     pieces: list[tuple[float, str]] = []
     position, time = 0, cue_start
     for match in _INLINE_TIME.finditer(line):
@@ -326,14 +329,16 @@ def _inline_words(line: str, cue_start: float, cue_end: float) -> list[Word]:
         position = match.end()
     pieces.append((time, line[position:]))
 
-    timed_tokens = []
-    for piece_time, piece in pieces:
-        for token in _strip_markup(piece).split():
-            timed_tokens.append((piece_time, token))
     words = []
-    for index, (token_start, token) in enumerate(timed_tokens):
-        token_end = timed_tokens[index + 1][0] if index + 1 < len(timed_tokens) else cue_end
-        words.append(Word(token, token_start, max(token_start, token_end)))
+    for index, (piece_start, piece) in enumerate(pieces):
+        tokens = _strip_markup(piece).split()
+        if not tokens:
+            continue
+        piece_end = pieces[index + 1][0] if index + 1 < len(pieces) else cue_end
+        piece_end = max(piece_start, piece_end)
+        step = (piece_end - piece_start) / len(tokens)
+        for position, token in enumerate(tokens):
+            words.append(Word(token, piece_start + position * step, piece_start + (position + 1) * step))
     return words
 
 

@@ -200,3 +200,32 @@ def test_transcript_machine_draft_flag():
     draft = Transcript([Cue(0.0, 1.0, "hello")], None, "asr", is_machine_draft=True)
     assert draft.is_machine_draft
     assert draft.text == "hello"
+
+
+def test_vtt_ids_notes_and_voice_tags(tmp_path):
+    path = tmp_path / "styled.vtt"
+    path.write_text(
+        "WEBVTT - interview\n\n"
+        "NOTE recorded in 2020\n\n"
+        "intro\n00:01.000 --> 00:02.500 align:start\n<v Anna>Hello <i>there</i></v>\n\n"
+        "00:00:03.000 --> 00:00:04.000\n&lt;laughs&gt; fine\nthanks\n",
+        encoding="utf-8",
+    )
+    transcript = read_transcript(path)
+    assert [(cue.start_s, cue.end_s, cue.text) for cue in transcript.cues] == [
+        (1.0, 2.5, "Hello there"),
+        (3.0, 4.0, "<laughs> fine thanks"),
+    ]
+
+
+def test_vtt_two_timed_lines_in_one_cue(tmp_path):
+    path = tmp_path / "karaoke.vtt"
+    path.write_text(
+        "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n"
+        "one<00:00:01.500><c> two</c>\nthree<00:00:02.500><c> four</c>\n",
+        encoding="utf-8",
+    )
+    words = read_transcript(path).words
+    assert [word.text for word in words] == ["one", "two", "three", "four"]
+    assert [word.start_s for word in words] == pytest.approx([1.0, 1.5, 2.0, 2.5])
+    assert [word.end_s for word in words] == pytest.approx([1.5, 2.0, 2.5, 3.0])
