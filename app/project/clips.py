@@ -316,10 +316,12 @@ class ClipsMixin(ProjectBase):
                 "gate_cls = excluded.gate_cls, confidence = excluded.confidence, created_at = excluded.created_at",
                 [(v[0], model_version, v[1], v[2], v[3], v[4], v[5], now) for v in values],
             )
-            conn.executemany(
-                "UPDATE clips SET prediction_id = (SELECT id FROM predictions WHERE clip_id = ? AND model_version = ?),"
-                " confidence = ? WHERE id = ?",
-                [(v[0], model_version, v[5], v[0]) for v in values],
+            # One set-based update instead of a lookup per clip; the rows of this
+            # call are the ones of this model version with this call's timestamp.
+            conn.execute(
+                "UPDATE clips SET prediction_id = p.id, confidence = p.confidence FROM predictions AS p "
+                "WHERE p.clip_id = clips.id AND p.model_version = ? AND p.created_at = ?",
+                (model_version, now),
             )
         log.info("saved %d predictions of model %s", len(values), model_version)
         return len(values)

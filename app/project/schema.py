@@ -132,8 +132,13 @@ _V3 = (
     "CREATE INDEX clips_confidence_ascending ON clips(ifnull(confidence, 1e308))",
     "CREATE INDEX clips_confidence_descending ON clips(ifnull(confidence, -1e308))",
     "CREATE INDEX annotations_status ON annotations(status)",
+    # The UNIQUE (clip_id, model_version) index already serves lookups by clip.
+    "DROP INDEX predictions_clip",
     "CREATE INDEX history_state ON history(state, id)",
     "CREATE INDEX clips_source ON clips(source_id)",
+    # Deleting a prediction (with its clip) checks clips.prediction_id; without
+    # this index each check would scan every clip.
+    "CREATE INDEX clips_prediction ON clips(prediction_id)",
     "CREATE INDEX labels_annotator ON labels(annotator)",
 )
 
