@@ -30,7 +30,7 @@ class FaceConfig:
 
     detect_max_side: int = 320  # frames are shrunk to this longer side before detection (pixels)
     min_face_fraction: float = 0.08  # smallest face side, as a fraction of the frame's shorter side
-    scale_factor: float = 1.1  # Haar detector image pyramid step
+    scale_factor: float = 1.15  # Haar detector image pyramid step
     min_neighbors: int = 5  # Haar detector: overlapping hits needed to accept a face
     margin: float = 0.25  # context added on each side of the face box, as a fraction of its side
     smoothing: float = 0.5  # weight of the previous box when the face stays in place (0 = none)
@@ -103,7 +103,7 @@ def detect_faces(gray: np.ndarray, config: FaceConfig = FaceConfig(), near: np.n
     """Return face boxes (K, 4) as x, y, width, height in the pixels of the greyscale image (H, W).
 
     With `near` (a box from the previous sample), only the region around it is
-    searched, for faces of 0.6 to 1.6 times its size, which is faster than a
+    searched, for faces of 0.75 to 1.33 times its size, which is faster than a
     search of the whole frame.
     """
     height, width = gray.shape[:2]
@@ -116,8 +116,8 @@ def detect_faces(gray: np.ndarray, config: FaceConfig = FaceConfig(), near: np.n
         left, top = max(0, int(x - w)), max(0, int(y - h))
         right, bottom = min(width, int(x + 2 * w)), min(height, int(y + 2 * h))
         region = gray[top:bottom, left:right]
-        min_side = max(min_side, int(0.6 * w))
-        max_side = int(1.6 * w)
+        min_side = max(min_side, int(0.75 * w))
+        max_side = int(1.33 * w)
         if region.shape[0] < min_side or region.shape[1] < min_side:
             return np.zeros((0, 4), dtype=np.float32)
     boxes = _cascade("haarcascade_frontalface_default.xml").detectMultiScale(
