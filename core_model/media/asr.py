@@ -41,11 +41,13 @@ class RecognizerConfig:
     """Search settings of the recogniser; construct with keywords, `from_dict` or `accurate`.
 
     The defaults trade accuracy for speed: narrower beams than pocketsphinx
-    5.1's own (1e-48), at most 3000 active HMMs per frame, and no second
-    ``fwdflat`` pass. On the 12.24 s MOSI clip and the 23 s audiobook cut in
-    tests/data/align they recovered 41 % and 29 % of the reference words. They
-    took 0.24 and 0.29 s of CPU per second of audio on a 2-core machine shared
-    with other jobs. A beam of 1e-30 broke recognition of the MOSI clip.
+    5.1's own (1e-48 and 7e-29), at most 2000 active HMMs per frame, and no
+    second ``fwdflat`` pass. On the 12.24 s MOSI clip and the 23 s audiobook
+    cut in tests/data/align they recovered 28 % and 34 % of the reference
+    words, against 34 % and 32 % with 3000 HMMs and a word beam of 1e-25. They
+    took 0.18 and 0.21 s of CPU per second of audio against 0.29 and 0.30, on
+    a 2-core machine shared with other jobs (bench/bench_align.py measures
+    it). A beam of 1e-30 broke recognition of the MOSI clip.
     `accurate()` restores pocketsphinx's defaults, which recognised the MOSI
     clip better but ran slower than real time on the same machine.
     `max_chunk_s` caps one decoder utterance. Longer audio is cut at its
@@ -57,9 +59,9 @@ class RecognizerConfig:
 
     beam: float = 1e-40
     pbeam: float = 1e-40
-    wbeam: float = 1e-25
+    wbeam: float = 1e-20
     pl_window: int = 10
-    maxhmmpf: int = 3000
+    maxhmmpf: int = 2000
     fwdflat: bool = False
     max_chunk_s: float = 30.0
     chunk_search_s: float = 5.0
