@@ -44,3 +44,34 @@ def wait_for_cancel(*, progress, cancel):
     progress(1, 10, "waiting")
     cancel.wait(60)
     return "stopped" if cancel.is_set() else "timed out"
+
+
+def plan_like(project_folder, options, *, progress, cancel):
+    """Return a plan shaped like the retrain service's, with counts derived from the options."""
+    progress(1, 1, "counted")
+    return {"parent": "v1-test", "train": 3, "valid": 1, "unlabeled": int(options["epochs"]),
+            "without_features": 0, "valid_is_train": False}
+
+
+def train_like(project_folder, options, *, progress, cancel, on_event):
+    """Emit training events shaped like the retrain service's and return a retrain-style result.
+
+    Each epoch's numbers are computed from the epoch index, so the dialog's
+    curves and metric table have known values to check. Runs longer than 100
+    epochs wait 50 ms per epoch, so a test can cancel them.
+    """
+    epochs = int(options["epochs"])
+    delay_s = 0.05 if epochs > 100 else 0.0
+    for epoch in range(1, epochs + 1):
+        if cancel.is_set():
+            raise RuntimeError(f"training stopped at epoch {epoch}")
+        progress(epoch, epochs, f"train: epoch {epoch}/{epochs}")
+        on_event({"kind": "step", "phase": "train", "epoch": epoch, "epochs": epochs, "step": epoch,
+                  "total_steps": epochs, "losses": {"total": 2.0 / epoch}, "metrics": {}, "best_epoch": None})
+        on_event({"kind": "epoch", "phase": "train", "epoch": epoch, "epochs": epochs, "step": epoch,
+                  "total_steps": epochs, "losses": {"total": 1.0 / epoch, "mse": 0.5 / epoch},
+                  "metrics": {"mae": 1.0 / epoch, "corr": 0.1 * epoch}, "best_epoch": epoch})
+        if delay_s:
+            cancel.wait(delay_s)
+    return {"version": "v2-test", "parent": "v1-test", "metrics": {"mae": 1.0 / epochs, "corr": 0.1 * epochs},
+            "parent_metrics": {"mae": 1.5, "corr": 0.05}, "summary": {}}
