@@ -113,6 +113,8 @@ def _replace_directory(source: Path, target: Path) -> None:
     is missing between the two renames. A crash exactly then leaves the old
     checkpoint in ``.NAME.old-*`` beside it.
     """
+    if target.is_dir() and not any(target.iterdir()):
+        target.rmdir()
     if not target.exists():
         os.rename(source, target)
         return

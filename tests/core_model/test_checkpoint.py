@@ -71,6 +71,13 @@ def test_overwrite_is_clean(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]
 
 
+def test_fills_empty_folder(tmp_path):
+    target = tmp_path / "ckpt"
+    target.mkdir()
+    save_checkpoint(target, tiny_model(), INFO)
+    assert read_checkpoint_info(target)["preset"] == "synthetic"
+
+
 def test_refuses_to_replace_other_folder(tmp_path):
     target = tmp_path / "results"
     target.mkdir()
