@@ -51,8 +51,8 @@ def baseline_forward(model: SemiIIN, batch: Batch) -> tuple[torch.Tensor, torch.
         x = F.dropout(batch.features(modality), p=config.input_dropout, training=training)
         h = x.transpose(1, 2)  # (B, D, L)
         encoder = model.encoders[modality]
-        for spec, weight in zip(encoder.specs, encoder.weights):
-            h = F.conv1d(h, weight, stride=spec.stride, padding=spec.padding)
+        for spec, taps in zip(encoder.specs, encoder.weights):
+            h = F.conv1d(h, taps.permute(2, 1, 0), stride=spec.stride, padding=spec.padding)
         tokens.append(h.transpose(1, 2) + model.type_embedding.weight[type_id])
     size = tokens[0].shape[0]
     z = torch.cat([model.val_token.expand(size, 1, -1), model.cls_token.expand(size, 1, -1), *tokens], dim=1)

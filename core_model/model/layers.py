@@ -105,27 +105,48 @@ def encoder_pass(
     settings: PassSettings,
     training: bool,
     return_attention: bool = False,
+    query_rows: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Run one pass of K branches.
 
     x: (K, B, T, D) branch inputs; ``layers``: K layers; bias: additive
-    attention bias broadcastable to (K, B, H, T, T); sinusoid: (T, D).
-    Returns (K, B, T, D) and, with ``return_attention``, the attention weights
-    (K, B, H, T, T) computed by the explicit path instead of SDPA.
+    attention bias (K*B, 1, T, T), branch-major; sinusoid: (T, D).
+    Returns (K, B, Q, D), where Q is ``query_rows`` (only the first Q tokens
+    are computed, as queries over all T keys) or T when it is None. With
+    ``return_attention`` it also returns the attention weights (K, B, H, Q, T)
+    from the explicit path instead of SDPA. Attention runs on 4-D tensors
+    (K*B, H, Q, Dh) because torch's CPU flash kernel takes only those.
     """
     branches, batch, tokens, dim = x.shape
     heads = settings.heads
     head_dim = dim // heads
+    rows = tokens if query_rows is None else query_rows
 
     h = x * math.sqrt(dim) + sinusoid  # (K, B, T, D)
     h = dropout(h, p=settings.embedding_dropout, training=training)
-    h = h.reshape(branches, batch * tokens, dim)  # (K, B*T, D)
 
-    # Attention block.
-    a = _layer_norm(h, _stack(layers, "attention_norm.weight"), _stack(layers, "attention_norm.bias"))
-    qkv = _linear(a, _stack(layers, "qkv.weight"), _stack(layers, "qkv.bias"))  # (K, B*T, 3D)
-    qkv = qkv.view(branches, batch, tokens, 3, heads, head_dim).permute(3, 0, 1, 4, 2, 5)  # (3, K, B, H, T, Dh)
-    q, k, v = qkv.unbind(0)
+    # Attention block. Keys and values always cover all T tokens.
+    a = _layer_norm(
+        h.reshape(branches, batch * tokens, dim),
+        _stack(layers, "attention_norm.weight"),
+        _stack(layers, "attention_norm.bias"),
+    )  # (K, B*T, D)
+    w_qkv, b_qkv = _stack(layers, "qkv.weight"), _stack(layers, "qkv.bias")  # (K, 3D, D), (K, 3D)
+    if rows == tokens:
+        qkv = _linear(a, w_qkv, b_qkv)  # (K, B*T, 3D)
+        qkv = qkv.view(branches * batch, tokens, 3, heads, head_dim).permute(2, 0, 3, 1, 4)  # (3, K*B, H, T, Dh)
+        q, k, v = qkv.unbind(0)
+    else:
+        kv = _linear(a, w_qkv[:, dim:], b_qkv[:, dim:])  # (K, B*T, 2D)
+        kv = kv.view(branches * batch, tokens, 2, heads, head_dim).permute(2, 0, 3, 1, 4)  # (2, K*B, H, T, Dh)
+        k, v = kv.unbind(0)
+        a_rows = a.view(branches, batch, tokens, dim)[:, :, :rows].reshape(branches, batch * rows, dim)
+        q = _linear(a_rows, w_qkv[:, :dim], b_qkv[:, :dim])  # (K, B*Q, D)
+        q = q.view(branches * batch, rows, heads, head_dim).transpose(1, 2)  # (K*B, H, Q, Dh)
+        bias = bias[..., :rows, :]
+        h = h[:, :, :rows]  # (K, B, Q, D)
+    h = h.reshape(branches, batch * rows, dim)  # (K, B*Q, D)
+
     attention_dropout = settings.attention_dropout if training else 0.0
     weights = None
     if return_attention or (training and attention_dropout > 0.0):
@@ -136,16 +157,18 @@ def encoder_pass(
             weights = None
     else:
         context = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=attention_dropout)
-    context = context.permute(0, 1, 3, 2, 4).reshape(branches, batch * tokens, dim)  # (K, B*T, D)
+    context = context.transpose(1, 2).reshape(branches, batch * rows, dim)  # (K, B*Q, D)
+    if weights is not None:
+        weights = weights.view(branches, batch, heads, rows, tokens)
     a = _linear(context, _stack(layers, "out.weight"), _stack(layers, "out.bias"))
     h = h + dropout(a, p=settings.residual_dropout, training=training)
 
     # Feed-forward block.
     f = _layer_norm(h, _stack(layers, "ff_norm.weight"), _stack(layers, "ff_norm.bias"))
-    f = torch.relu(_linear(f, _stack(layers, "fc1.weight"), _stack(layers, "fc1.bias")))  # (K, B*T, F)
+    f = torch.relu(_linear(f, _stack(layers, "fc1.weight"), _stack(layers, "fc1.bias")))  # (K, B*Q, F)
     f = dropout(f, p=settings.ff_dropout, training=training)
-    f = _linear(f, _stack(layers, "fc2.weight"), _stack(layers, "fc2.bias"))  # (K, B*T, D)
+    f = _linear(f, _stack(layers, "fc2.weight"), _stack(layers, "fc2.bias"))  # (K, B*Q, D)
     h = h + dropout(f, p=settings.residual_dropout, training=training)
 
     h = _layer_norm(h, _stack(layers, "final_norm.weight"), _stack(layers, "final_norm.bias"))
-    return h.view(branches, batch, tokens, dim), weights
+    return h.view(branches, batch, rows, dim), weights

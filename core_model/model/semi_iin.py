@@ -157,7 +157,7 @@ class SemiIIN(nn.Module):
                     f"model has position slots for {capacity} ({self.config.fixed_lengths[modality]} frames); "
                     f"cut the input to {self.config.fixed_lengths[modality]} frames"
                 )
-            encoded = encoder(x, step_lengths)  # (B, >=width, D)
+            encoded = encoder(x, frames)  # (B, >=width, D)
             tokens[modality] = encoded[:, :width]
             lengths[modality] = count
         return tokens, lengths
@@ -191,9 +191,10 @@ class SemiIIN(nn.Module):
         device = z.device
         counts = {m: tokens[m].shape[1] for m in MODALITIES}
 
-        # One bias for every pass: (K, B|1, 1, T, T).
+        # One bias for every pass, branch-major: (K*B, 1, T, T).
         keep = build_keep(self.branches, counts, None if config.faithful else lengths, device)
-        bias = keep_to_bias(keep, z.dtype)
+        keep = keep.expand(len(self.branches), batch_size, 1, length, length)
+        bias = keep_to_bias(keep, z.dtype).view(len(self.branches) * batch_size, 1, length, length)
         sinusoid = sinusoidal_positions(positions + 1, hidden)  # (T, D)
 
         x = z.unsqueeze(0).expand(len(self.branches), -1, -1, -1)  # (K, B, T, D)
@@ -202,8 +203,18 @@ class SemiIIN(nn.Module):
             layer_index = 0 if config.tie_layers else index
             layers = [self._branch_layers(name)[layer_index] for name in self.branches]
             last = index == config.passes - 1
+            # Only val and cls are read after the last pass, so it computes
+            # just those two query rows unless the full map is requested.
+            rows = SPECIAL_TOKENS if last and not return_attention else None
             x, weights = encoder_pass(
-                x, layers, bias, sinusoid, self.settings, self.training, return_attention=return_attention and last
+                x,
+                layers,
+                bias,
+                sinusoid,
+                self.settings,
+                self.training,
+                return_attention=return_attention and last,
+                query_rows=rows,
             )
 
         gate_val = gate_cls = None

@@ -71,8 +71,8 @@ def reference_forward(model, batch):
     for type_id, modality in enumerate(("audio", "text", "visual")):
         h = batch.features(modality).transpose(1, 2)  # (B, D, L)
         encoder = model.encoders[modality]
-        for spec, weight in zip(encoder.specs, encoder.weights):
-            h = F.conv1d(h, weight, stride=spec.stride, padding=spec.padding)
+        for spec, taps in zip(encoder.specs, encoder.weights):
+            h = F.conv1d(h, taps.permute(2, 1, 0), stride=spec.stride, padding=spec.padding)
         tokens.append(h.transpose(1, 2) + model.type_embedding.weight[type_id])
     size = tokens[0].shape[0]
     val = model.val_token.expand(size, 1, -1)
