@@ -1,4 +1,4 @@
-"""Checkpoints: safetensors round trip, self-description, mismatch refusal, atomic replace."""
+"""Checkpoints: safetensors round trip, self-description, mismatch errors, atomic replace."""
 
 import json
 
@@ -78,7 +78,7 @@ def test_fills_empty_folder(tmp_path):
     assert read_checkpoint_info(target)["preset"] == "synthetic"
 
 
-def test_refuses_to_replace_other_folder(tmp_path):
+def test_rejects_foreign_folder(tmp_path):
     target = tmp_path / "results"
     target.mkdir()
     (target / "notes.txt").write_text("keep me")
