@@ -42,11 +42,15 @@ def _add_common(parser: argparse.ArgumentParser, epochs: int | None) -> None:
     parser.add_argument("--epochs", type=int, default=epochs, help="training epochs (default: the recipe's own)")
     parser.add_argument("--limit", type=int, default=None, help="use at most this many items per split, for quick runs")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--cache", type=Path, default=None, dest="cache_dir",
+                        help="folder for cached RAVDESS log-mels, shared by the speech and default-model recipes")
     parser.add_argument("--no-progress", action="store_true", help="hide the tqdm progress bars")
 
 
 def _overrides(args: argparse.Namespace) -> dict:
     values = {"seed": args.seed, "limit": args.limit, "threads": args.threads}
+    if args.cache_dir is not None and args.recipe != "face-encoder":
+        values["cache_dir"] = args.cache_dir
     if args.epochs is not None:
         values["epochs"] = args.epochs
     return values

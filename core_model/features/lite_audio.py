@@ -157,6 +157,8 @@ class LiteAudioEncoder:
     def load(cls, path: str | Path | None = None) -> "LiteAudioEncoder":
         """Load the encoder from an artifact folder (default: the bundled ``resources/models/speech_encoder``)."""
         folder = Path(path) if path is not None else DEFAULT_FOLDER
+        if folder.is_file():  # a path to the weights file names its artifact folder
+            folder = folder.parent
         config_dict, tensors = read_artifact(folder, REBUILD_COMMAND)
         config = SpeechNetConfig.from_dict(config_dict.get("model", {}))
         net = SpeechEmotionNet(config)
@@ -183,7 +185,12 @@ class LiteAudioEncoder:
 
     def encode(self, audio_16k: np.ndarray) -> np.ndarray:
         """Return float32 ``(L, dim)`` frame embeddings for mono float32 samples at 16 kHz."""
-        mel = log_mel(audio_16k)
+        return self.encode_log_mel(log_mel(audio_16k))
+
+    def encode_log_mel(self, mel: np.ndarray) -> np.ndarray:
+        """Return float32 ``(L, dim)`` frame embeddings for log-mel frames ``(80, Lmel)`` from :func:`log_mel`."""
+        if mel.ndim != 2 or mel.shape[0] != self.net.config.n_mels:
+            raise DataError(f"log-mel input has shape {mel.shape}, expected ({self.net.config.n_mels}, frames)")
         with torch.inference_mode():
             frames = self.net.embed(torch.from_numpy(mel)[None])[0]  # (L, E)
         return check_features(frames.numpy(), dim=self.dim, rows=None, source="lite speech encoder")

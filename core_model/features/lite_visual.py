@@ -118,6 +118,8 @@ class LiteVisualEncoder:
     def load(cls, path: str | Path | None = None) -> "LiteVisualEncoder":
         """Load the encoder from an artifact folder (default: the bundled ``resources/models/face_encoder``)."""
         folder = Path(path) if path is not None else DEFAULT_FOLDER
+        if folder.is_file():  # a path to the weights file names its artifact folder
+            folder = folder.parent
         config_dict, tensors = read_artifact(folder, REBUILD_COMMAND)
         config = FaceNetConfig.from_dict(config_dict.get("model", {}))
         net = FaceExpressionNet(config)

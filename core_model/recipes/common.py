@@ -52,9 +52,21 @@ def machine_note() -> str:
 def write_card(folder: Path, card: dict[str, Any]) -> None:
     """Write ``card`` as ``card.json`` and a Markdown rendering as ``card.md`` in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "card.json").write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    card = _finite(card)
+    (folder / "card.json").write_text(json.dumps(card, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     (folder / "card.md").write_text(render_card(card), encoding="utf-8")
     log.info("wrote card.json and card.md in %s", folder)
+
+
+def _finite(value: Any) -> Any:
+    """Return ``value`` with NaN and Inf floats replaced by None, because strict JSON has no NaN."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def render_card(card: dict[str, Any]) -> str:

@@ -134,7 +134,7 @@ def train_face_encoder(data: Path, out: Path, config: FaceRecipeConfig, progress
             optimizer.step()
             scheduler.step()
             total_loss += float(loss.detach()) * len(index)
-            bar.set_postfix(loss=f"{float(loss):.3f}")
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
         public_images, public_labels = splits["PublicTest"]
         accuracy = float(np.mean(predict_classes(net, public_images) == public_labels))
         history.append({"epoch": epoch, "train_loss": total_loss / len(labels_t), "public_test_accuracy": accuracy})

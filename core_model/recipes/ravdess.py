@@ -14,6 +14,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from tqdm import tqdm
 
 from core_model.errors import DataError
 from core_model.features.base import AUDIO_SAMPLE_RATE
@@ -87,3 +88,26 @@ def read_audio(path: Path) -> np.ndarray:
     if not chunks:
         raise DataError(f"{path} contains no audio samples")
     return np.concatenate(chunks).astype(np.float32)
+
+
+def cached_log_mels(clips: list[RavdessClip], cache_dir: Path | None, progress: bool = True) -> dict[str, np.ndarray]:
+    """Return ``{file stem: log-mel (80, Lmel)}`` for ``clips``, reusing and updating ``cache_dir/ravdess_logmel.npz``.
+
+    The cache is keyed by file stem, so it must be deleted when the audio or
+    the log-mel front end changes.
+    """
+    from core_model.features.lite_audio import log_mel
+
+    cache_file = cache_dir / "ravdess_logmel.npz" if cache_dir is not None else None
+    mels: dict[str, np.ndarray] = {}
+    if cache_file is not None and cache_file.is_file():
+        with np.load(cache_file, allow_pickle=False) as archive:
+            mels = {name: archive[name] for name in archive.files}
+    missing = [clip for clip in clips if clip.path.stem not in mels]
+    for clip in tqdm(missing, desc="RAVDESS log-mel", disable=not progress):
+        mels[clip.path.stem] = log_mel(read_audio(clip.path))
+    if missing and cache_file is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        np.savez(cache_file, **mels)
+        log.info("cached %d RAVDESS log-mels in %s", len(mels), cache_file)
+    return {clip.path.stem: mels[clip.path.stem] for clip in clips}

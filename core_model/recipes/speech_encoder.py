@@ -19,10 +19,10 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from core_model.errors import DataError
-from core_model.features.lite_audio import LiteAudioEncoder, SpeechEmotionNet, SpeechNetConfig, log_mel
+from core_model.features.lite_audio import LiteAudioEncoder, SpeechEmotionNet, SpeechNetConfig
 from core_model.recipes.artifacts import write_artifact
 from core_model.recipes.common import Stopwatch, limit_threads, machine_note, seed_everything, write_card
-from core_model.recipes.ravdess import ACTOR_SPLITS, RavdessClip, list_clips, read_audio
+from core_model.recipes.ravdess import ACTOR_SPLITS, RavdessClip, cached_log_mels, list_clips
 from core_model.recipes.valence import (
     RAVDESS_CLASSES, RAVDESS_INTENSITY_SCALE, RAVDESS_VALENCE, class_valence, valence_sign_accuracy,
 )
@@ -44,6 +44,7 @@ class SpeechRecipeConfig:
     label_smoothing: float = 0.05
     limit: int | None = None  # max clips per split, for quick runs
     threads: int = 2
+    cache_dir: Path | None = None  # folder for the log-mel cache shared with the default-model recipe
     min_crop: float = 0.8  # shortest random crop, as a share of the clip
     time_masks: int = 2
     max_time_mask: int = 20  # mel frames
@@ -51,7 +52,9 @@ class SpeechRecipeConfig:
     max_freq_mask: int = 10  # mel bands
 
 
-def load_split_mels(folder: Path, limit: int | None, seed: int, progress: bool) -> dict[str, list[tuple[RavdessClip, np.ndarray]]]:
+def load_split_mels(
+    folder: Path, limit: int | None, seed: int, progress: bool, cache_dir: Path | None = None
+) -> dict[str, list[tuple[RavdessClip, np.ndarray]]]:
     """Return ``{split: [(clip, log-mel (80, Lmel))]}`` for the train, valid and test actors."""
     clips = list_clips(folder)
     rng = np.random.default_rng(seed)
@@ -62,8 +65,8 @@ def load_split_mels(folder: Path, limit: int | None, seed: int, progress: bool) 
             chosen = [chosen[i] for i in sorted(rng.choice(len(chosen), size=limit, replace=False))]
         if not chosen:
             raise DataError(f"{folder} has no clips of the {split} actors {ACTOR_SPLITS[split]}")
-        bar = tqdm(chosen, desc=f"log-mel {split}", disable=not progress)
-        splits[split] = [(clip, log_mel(read_audio(clip.path))) for clip in bar]
+        mels = cached_log_mels(chosen, cache_dir, progress)
+        splits[split] = [(clip, mels[clip.path.stem]) for clip in chosen]
     return splits
 
 
@@ -112,7 +115,7 @@ def train_speech_encoder(data: Path, out: Path, config: SpeechRecipeConfig, prog
     limit_threads(config.threads)
     generator = seed_everything(config.seed)
     clock = Stopwatch()
-    splits = load_split_mels(data, config.limit, config.seed, progress)
+    splits = load_split_mels(data, config.limit, config.seed, progress, config.cache_dir)
     train = splits["train"]
     log.info("RAVDESS clips: %s, log-mel in %.0f s", {k: len(v) for k, v in splits.items()}, clock.seconds())
 
