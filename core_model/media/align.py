@@ -17,11 +17,11 @@ pronunciations, 0 for interpolated words). The clip confidence is the
 product of three terms, each in [0, 1]:
 
 - the same logistic function of the clip's mean frame score over all word
-  frames,
+  frames, where the time under interpolated words counts at the worst score,
 - the fraction of transcript words that pocketsphinx aligned itself (the
   rest, dropped by the decoder or written without English letters, are
   placed by interpolation),
-- the fraction of aligned words whose mean phone duration is plausible
+- the fraction of dictionary words whose mean phone duration is plausible
   (neither squeezed to the decoder's 3-frame minimum nor stretched), which
   catches a transcript too long or too short for the audio.
 
@@ -343,12 +343,10 @@ def _build_alignment(
     word_ln_score = [0.0] * len(words)
     word_guessed = [False] * len(words)
     plausible = 0
-    aligned_tokens = 0
     for token, segment in zip(tokens, token_segments):
         word_guessed[token.word_index] |= token.guessed
         if segment is None:
             continue
-        aligned_tokens += 1
         frames = segment.end_frame - segment.start_frame + 1
         seconds_per_phone = frames / frame_rate / token.phones
         squeezed = frames <= _MIN_FRAMES_PER_PHONE * token.phones
@@ -378,8 +376,24 @@ def _build_alignment(
         timed.append(Word(word, offset_s + start, offset_s + end, round(confidence, 4)))
 
     aligned_fraction = sum(span is not None for span in spans) / len(words)
-    plausible_fraction = plausible / aligned_tokens if aligned_tokens else 0.0
-    score_term = _score_confidence(frame_score, config) if frame_score is not None else 0.0
+    # Dropped tokens count as implausible too.
+    plausible_fraction = plausible / len(tokens)
+    # Time under interpolated words counts at the worst score seen in the clip
+    # (or lower), so dropping a poorly scoring word does not raise the clip's score.
+    penalty_frames = sum(
+        (end - start) * frame_rate for span, (start, end) in zip(spans, filled) if span is None
+    )
+    if frame_score is None:
+        score_term = 0.0
+    else:
+        worst = min(
+            [_unaligned_frame_score(config)]
+            + [score / frames for score, frames in zip(word_ln_score, word_frames) if frames]
+        )
+        penalised = (sum(word_ln_score) + penalty_frames * worst) / (
+            total_frames + penalty_frames
+        )
+        score_term = _score_confidence(penalised, config)
     confidence = score_term * aligned_fraction * plausible_fraction
     matched = confidence >= config.match_threshold
     if not matched:
@@ -390,6 +404,11 @@ def _build_alignment(
             "and is English speech"
         )
     return Alignment(timed, round(confidence, 4), matched, warnings, frame_score, interpolated)
+
+
+def _unaligned_frame_score(config: AlignConfig) -> float:
+    """Return the highest frame score that interpolated time counts with (word confidence about 0.02)."""
+    return config.score_center - 4.0 * config.score_scale
 
 
 def _score_confidence(frame_score: float, config: AlignConfig) -> float:

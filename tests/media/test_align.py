@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from core_model.errors import ConfigError, DataError
+from core_model.media import align as align_module
 from core_model.media.align import AlignConfig, align_words
 from core_model.media.lexicon import (
     dictionary_form,
@@ -247,3 +248,26 @@ def test_guessed_pronunciations():
     assert guess_pronunciation("cite", lookup) == "S IH T"
     with pytest.raises(ValueError, match="no letters"):
         guess_pronunciation("'", lookup)
+
+
+def test_dropped_word_is_interpolated(mosi_clips):
+    audio, text = mosi_clips["Sqr0AcuoNnk_12"]
+    words = text.split()
+    aligner = align_module._aligner()
+    tokens, _ = align_module._dictionary_tokens(words, aligner)
+    segments = aligner.segments(align_module.pcm16_bytes(audio), " ".join(token.spelling for token in tokens))
+    duration = audio.shape[0] / 16000
+    config = AlignConfig()
+    full = align_module._build_alignment(words, tokens, segments, 0.0, 100, duration, 0.0, config, [])
+
+    warnings: list[str] = []
+    dropped = segments[:4] + segments[5:]
+    partial = align_module._build_alignment(words, tokens, dropped, 0.0, 100, duration, 0.0, config, warnings)
+
+    assert [word.text for word in partial.words] == words
+    assert partial.interpolated == 1
+    assert partial.words[4].confidence == 0.0
+    assert partial.words[3].end_s <= partial.words[4].start_s
+    assert partial.words[4].end_s <= partial.words[5].start_s
+    assert partial.confidence < full.confidence
+    assert any("dropped 1 of" in message for message in warnings)
