@@ -10,8 +10,8 @@ Confidence. pocketsphinx scores each frame relative to the best-scoring
 senone of that frame. The acoustic score of an aligned word, divided by its
 frame count, is therefore a mean log-likelihood ratio against the best
 unconstrained path. A free phone-loop decode of the MOSI sample clips scores
-about 0 per frame. Speech that says the transcript scores close to 0, and
-speech that says other words scores far below. A word's confidence is a
+about 0 per frame. Speech of the transcript's words scores close to 0, and
+speech of other words scores far below. A word's confidence is a
 logistic function of its own mean frame score (lowered for guessed
 pronunciations, 0 for interpolated words). The clip confidence is the
 product of three terms, each in [0, 1]:
@@ -65,12 +65,12 @@ class AlignConfig:
     Scores are mean natural-log acoustic scores per 10 ms frame, relative to
     the best senone of each frame (0 is the best possible, lower is worse).
     `score_center`, `score_scale` and `match_threshold` were fitted on real
-    pairs of audio and text: 160 RAVDESS clips with their own sentence and
-    with the other one, the 37 cues of a LibriVox audiobook with their own
-    and another cue's text, and the 4 x 4 MOSI sample pairs. With these
-    values 0.96 of the pairs were classified correctly, averaged over the six
-    groups (corpus x own or other text). Own text scored -0.9 to -4.1 per
-    frame and other text -2.0 to -6.1. bench/bench_align.py repeats this.
+    pairs of audio and text. The pairs were 160 RAVDESS clips with their own
+    sentence and with the other one, the 37 cues of a LibriVox audiobook with
+    their own and another cue's text, and the 4 x 4 MOSI sample pairs. With
+    these values 0.96 of the pairs were classified correctly, averaged over
+    the six groups (corpus x own or other text). Own text scored -0.9 to -4.1
+    per frame and other text -2.0 to -6.1. bench/bench_align.py repeats this.
     `pad_s` is the padding added per retry, `min_phone_s` and `max_phone_s`
     bound a plausible mean phone duration, and `silence_rms` is the RMS
     below which audio counts as silent.
