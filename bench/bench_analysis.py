@@ -34,7 +34,7 @@ RTF_TARGET = 0.25
 PEAK_TARGET_MB = 1500.0
 
 
-def measure(video: Path, transcript: Path | None, face_fps: float, threads: int) -> dict:
+def measure(video: Path, transcript: Path | None, face_fps: float, threads: int, stand_in: bool) -> dict:
     """Analyse ``video`` once into a temporary cache and return timings and peak memory (child process)."""
     sys.path.insert(0, str(REPO))
     import torch
@@ -46,12 +46,13 @@ def measure(video: Path, transcript: Path | None, face_fps: float, threads: int)
 
     started = time.perf_counter()
     preset = get_preset("lite", allow_missing=True)
+    timed_preset = _add_stand_ins(preset) if stand_in else preset
     load_s = time.perf_counter() - started
     duration_s = probe(video).duration_s
     with tempfile.TemporaryDirectory() as folder:
-        cache = FeatureCache(folder, preset.name, preset.dims)
+        cache = FeatureCache(folder, timed_preset.name, timed_preset.dims)
         started, cpu_started = time.perf_counter(), time.process_time()
-        clips = analyze_video(video, preset, cache, transcript, face_fps=face_fps, threads=threads)
+        clips = analyze_video(video, timed_preset, cache, transcript, face_fps=face_fps, threads=threads)
         analyze_s = time.perf_counter() - started
         cpu_s = time.process_time() - cpu_started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
@@ -66,8 +67,27 @@ def measure(video: Path, transcript: Path | None, face_fps: float, threads: int)
         "rtf": analyze_s / duration_s,
         "cpu_s": cpu_s,
         "peak_mb": peak_kb / 1024.0,
-        "missing_encoders": preset.missing_encoders(),
+        "missing_encoders": timed_preset.missing_encoders(),
+        "stand_ins": [m for m in ("audio", "visual") if m in preset.missing_encoders() and stand_in],
     }
+
+
+def _add_stand_ins(preset):
+    """Fill missing lite audio and visual encoders with untrained networks of the default architecture.
+
+    Their compute cost equals the trained encoders', so the timing holds, but
+    their features are meaningless: use them only to time the pipeline.
+    """
+    import torch
+
+    from core_model.features.lite_audio import LiteAudioEncoder, SpeechEmotionNet, SpeechNetConfig
+    from core_model.features.lite_visual import FaceExpressionNet, FaceNetConfig, LiteVisualEncoder
+    from core_model.features.presets import Preset
+
+    torch.manual_seed(0)
+    audio = preset.audio or LiteAudioEncoder(SpeechEmotionNet(SpeechNetConfig()), "audio:untrained-timing-stand-in")
+    visual = preset.visual or LiteVisualEncoder(FaceExpressionNet(FaceNetConfig()), "visual:untrained-timing-stand-in")
+    return Preset(preset.name, text=preset.text, audio=audio, visual=visual)
 
 
 def build_long_video(source: Path, transcript: Path | None, folder: Path, target_s: float) -> tuple[Path, Path | None]:
@@ -128,8 +148,10 @@ def _sidecar(video: Path, extensions: tuple[str, ...]) -> Path | None:
     return None
 
 
-def run_child(video: Path, transcript: Path | None, face_fps: float, threads: int) -> dict:
+def run_child(video: Path, transcript: Path | None, face_fps: float, threads: int, stand_in: bool) -> dict:
     command = [sys.executable, __file__, "--child", str(video), "--face-fps", str(face_fps), "--threads", str(threads)]
+    if stand_in:
+        command.append("--untrained-stand-ins")
     if transcript is not None:
         command += ["--transcript", str(transcript)]
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
@@ -145,13 +167,15 @@ def main(argv: list[str]) -> int:
                         help="longer video with an .srt transcript beside it")
     parser.add_argument("--face-fps", type=float, default=5.0, help="face crops sampled per second")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads during analysis")
+    parser.add_argument("--untrained-stand-ins", action="store_true",
+                        help="time missing lite audio and visual encoders with untrained networks of the same size")
     parser.add_argument("--quick", action="store_true", help="skip the 10-minute peak-memory run")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--transcript", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child is not None:
-        print(json.dumps(measure(args.child, args.transcript, args.face_fps, args.threads)))
+        print(json.dumps(measure(args.child, args.transcript, args.face_fps, args.threads, args.untrained_stand_ins)))
         return 0
 
     rows = []
@@ -159,12 +183,12 @@ def main(argv: list[str]) -> int:
         if not video.is_file():
             print(f"skipped {video}: not found (pass its path)")
             continue
-        rows.append(run_child(video, _sidecar(video, extensions), args.face_fps, args.threads))
+        rows.append(run_child(video, _sidecar(video, extensions), args.face_fps, args.threads, args.untrained_stand_ins))
     if not args.quick and args.audiobook.is_file():
         with tempfile.TemporaryDirectory() as folder:
             long_video, long_srt = build_long_video(args.audiobook, _sidecar(args.audiobook, (".srt",)),
                                                     Path(folder), LONG_VIDEO_S)
-            rows.append(run_child(long_video, long_srt, args.face_fps, args.threads))
+            rows.append(run_child(long_video, long_srt, args.face_fps, args.threads, args.untrained_stand_ins))
 
     load = os.getloadavg()[0]
     print(f"lite preset analysis: {os.cpu_count()} CPUs (load average {load:.1f}), torch threads {args.threads}, "
@@ -177,6 +201,9 @@ def main(argv: list[str]) -> int:
         print(f"{row['video'][:32]:32} {row['transcript'][:26]:26} {row['duration_s']:8.1f} {row['clips']:5d} "
               f"{row['words']:6d} {row['load_s']:7.1f} {row['analyze_s']:9.1f} {row['cpu_s']:7.1f} {row['rtf']:6.3f} "
               f"{row['peak_mb']:8.0f}")
+    stand_ins = sorted({m for row in rows for m in row["stand_ins"]})
+    if stand_ins:
+        print(f"NOTE: {', '.join(stand_ins)} encoders timed with untrained stand-ins (lite weights not present)")
     missing = sorted({m for row in rows for m in row["missing_encoders"]})
     if missing:
         print(f"NOTE: encoders not available, so not measured: {', '.join(missing)}")

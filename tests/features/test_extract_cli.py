@@ -72,7 +72,7 @@ def test_extract_two_shards_merge_index(corpus, tmp_path):
     assert not (out / "index.csv").exists()
     second = main(["extract", *common, "--shard", "1/2"])
 
-    # Shard 0 holds a_mosi and c_silent; shard 1 holds only the broken file.
+    # Shard 0 gets a_mosi and c_silent, and shard 1 gets only the broken file.
     assert first == 0
     assert second == 1
     errors = _read_csv(out / "shards" / "errors-1-of-2.csv")
