@@ -8,6 +8,7 @@ and the slots below; nothing here computes features or runs the model.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -42,6 +43,8 @@ EXPORT_FORMATS = {
     "csv": ("All clips: CSV", "CSV (*.csv)"),
     "json": ("All clips: JSON", "JSON (*.json)"),
 }
+# Seconds between two playhead moves on the timeline during playback.
+PLAYHEAD_INTERVAL_S = 0.1
 # Intensity step of the fine label keys.
 SMALL_STEP = 0.1
 LARGE_STEP = 0.5
@@ -331,6 +334,7 @@ class MainWindow(QMainWindow):
 
     _seek_on_select = True
     _following_playback = False
+    _playhead_updated_at = 0.0
 
     def _on_current_clip(self, clip_id: int) -> None:
         session = self._session()
@@ -387,7 +391,12 @@ class MainWindow(QMainWindow):
             self.status_label.setText("The project has no clips yet: add videos from the File menu.")
 
     def _on_position(self, seconds: float) -> None:
-        self.timeline.set_position(seconds)
+        # A timeline repaint costs about 10-15 ms, so during playback the playhead moves at
+        # most every PLAYHEAD_INTERVAL_S; seeks while paused always move it.
+        now = time.monotonic()
+        if not self.player.is_playing() or now - self._playhead_updated_at >= PLAYHEAD_INTERVAL_S:
+            self._playhead_updated_at = now
+            self.timeline.set_position(seconds)
         self.transcript.set_position(seconds)
         if self.session is None or not self.player.is_playing() or self.player.loop_box.isChecked():
             return

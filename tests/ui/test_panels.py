@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
@@ -115,3 +116,45 @@ def test_model_panel_lists_versions(qtbot, sample_project, tmp_path):
     with qtbot.waitSignal(panel.activateRequested) as request:
         panel.activate_button.click()
     assert request.args == ["v1"]
+
+
+def test_settings_dialog_persists_values(qtbot, app_settings):
+    from app.ui.dialogs import SettingsDialog
+
+    assert app_settings.device == "auto"
+    assert app_settings.allow_downloads is False
+    dialog = SettingsDialog(app_settings)
+    qtbot.addWidget(dialog)
+    dialog.device.setCurrentText("cpu")
+    dialog.preset.setCurrentText("paper")
+    dialog.models_folder.setText("/models")
+    dialog.allow_downloads.setChecked(True)
+    dialog._save()
+    reread = type(app_settings)(type(app_settings.qsettings)(app_settings.qsettings.fileName(),
+                                                             app_settings.qsettings.format()))
+    assert reread.device == "cpu"
+    assert reread.feature_preset == "paper"
+    assert reread.models_folder == "/models"
+    assert reread.allow_downloads is True
+
+
+def test_exception_hook_logs_and_reports(qtbot, tmp_path, monkeypatch):
+    from app.ui.errors import ExceptionHook, setup_file_logging
+
+    monkeypatch.setenv("SEMI_IIN_DATA_DIR", str(tmp_path))
+    log_path = setup_file_logging()
+    hook = ExceptionHook(show_dialog=False)
+    try:
+        raise KeyError("missing-key-for-test")
+    except KeyError as exc:
+        hook(type(exc), exc, exc.__traceback__)
+    assert hook.last_message == "'missing-key-for-test'"
+    root = logging.getLogger()
+    handlers = [h for h in root.handlers if getattr(h, "baseFilename", None) == str(log_path)]
+    for handler in handlers:
+        handler.flush()
+        root.removeHandler(handler)
+        handler.close()
+    text = log_path.read_text(encoding="utf-8")
+    assert "unexpected error" in text
+    assert "test_exception_hook_logs_and_reports" in text
