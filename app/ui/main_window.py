@@ -238,7 +238,7 @@ class MainWindow(QMainWindow):
 
         self.model_menu = bar.addMenu("&Model")
         self._action(self.model_menu, "analyze", "Analyze videos (clips, words, features, predictions)",
-                     self.analyze, ("Ctrl+R",))
+                     lambda: self.analyze(), ("Ctrl+R",))
         self._action(self.model_menu, "retrain", "Retrain...", self.retrain_dialog)
         self._action(self.model_menu, "evaluate", "Evaluate on annotated clips", self.evaluate)
         self._action(self.model_menu, "attention", "Show attention of current clip", self.show_attention,
@@ -495,11 +495,14 @@ class MainWindow(QMainWindow):
         if folder:
             self.add_videos(folder)
 
-    def add_videos(self, paths) -> list:
-        """Add media files to the project; analysis runs from Model > Analyze."""
-        videos = self._session().project.add_videos(paths)
-        self._session().reload()
-        self.statusBar().showMessage(f"Added {len(videos)} video(s); run Model > Analyze to find clips.", 6000)
+    def add_videos(self, paths, analyze: bool = True) -> list:
+        """Add media files (or every media file under a folder) and analyze them in the worker."""
+        session = self._session()
+        videos = session.project.add_videos(paths)
+        session.reload()
+        self.statusBar().showMessage(f"Added {len(videos)} video(s).", 6000)
+        if analyze and videos:
+            self.analyze([video.id for video in videos])
         return videos
 
     def import_dialog(self, kind: str, pattern: str) -> None:
@@ -596,9 +599,10 @@ class MainWindow(QMainWindow):
         self.runner.ended.connect(disconnect)
         return dialog
 
-    def analyze(self) -> None:
+    def analyze(self, video_ids: list[int] | None = None) -> None:
+        """Analyze ``video_ids`` (default: every video) with the feature preset chosen in Settings."""
         self.run_service("Analyzing videos", "app.services.analysis:analyze_project", str(self._session().folder),
-                         on_done=self._after_analysis)
+                         video_ids, preset_name=self.settings.feature_preset, on_done=self._after_analysis)
 
     def _after_analysis(self, summary: dict) -> None:
         self._session().reload()
@@ -613,7 +617,7 @@ class MainWindow(QMainWindow):
     def retrain_dialog(self):
         from app.ui.retrain_dialog import RetrainDialog
 
-        dialog = RetrainDialog(str(self._session().folder), self.runner, self)
+        dialog = RetrainDialog(str(self._session().folder), self.runner, self, device=self.settings.device)
         dialog.activated.connect(self._after_activation)
         dialog.open()
         return dialog

@@ -30,8 +30,10 @@ class RetrainDialog(QDialog):
 
     activated = Signal(str)
 
-    def __init__(self, project_folder: str, runner: JobRunner, parent: QWidget | None = None):
+    def __init__(self, project_folder: str, runner: JobRunner, parent: QWidget | None = None,
+                 device: str = "auto"):
         super().__init__(parent)
+        self.device = device
         self.setWindowTitle("Retrain model")
         self.project_folder = str(project_folder)
         self.runner = runner
@@ -128,7 +130,7 @@ class RetrainDialog(QDialog):
         return RetrainOptions(
             k="all" if self.k_all.isChecked() else self.k_box.value(), epochs=self.epochs_box.value(),
             mse_weight=self.mse_box.value(), ce_weight=self.ce_box.value(), pseudo_weight=self.pseudo_box.value(),
-            valid_fraction=self.valid_box.value(), from_scratch=self.scratch_box.isChecked(),
+            valid_fraction=self.valid_box.value(), from_scratch=self.scratch_box.isChecked(), device=self.device,
         )
 
     def refresh_plan(self) -> None:

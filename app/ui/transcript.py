@@ -41,15 +41,20 @@ class TranscriptSegment:
 
 
 def words_from_store(words: list[dict], text: str) -> tuple[Word, ...]:
-    """Convert the store's word dictionaries to Words; without any, split ``text`` into untimed words."""
+    """Convert the store's word dictionaries to Words.
+
+    When the clip has no words, or its text was edited so the timed words no
+    longer spell it, the text is split into untimed words instead.
+    """
     result = []
     for item in words or []:
         word = item.get("word", item.get("text", ""))
         start = item.get("start_s", item.get("start"))
         end = item.get("end_s", item.get("end"))
         result.append(Word(str(word), None if start is None else float(start), None if end is None else float(end)))
-    if not result and text:
-        result = [Word(token, None, None) for token in text.split()]
+    tokens = text.split() if text else []
+    if tokens and [w.text.lower() for w in result] != [t.lower() for t in tokens]:
+        result = [Word(token, None, None) for token in tokens]
     return tuple(result)
 
 

@@ -188,3 +188,19 @@ def test_export_then_import_label_csv(window, tmp_path):
     labels = [row.label_intensity for row in project.list_clips() if row.label_intensity is not None]
     assert labels == [-1.5]
     assert window.session.model.rowCount() == len(project.list_clips())
+
+
+def test_machine_draft_marked_and_edit_saved(qtbot, window):
+    project = window.session.project
+    row = project.list_clips()[1]
+    project.add_clips(row.video_id, [{"start_s": row.start_s, "end_s": row.end_s, "text": row.text,
+                                      "words": row.words, "is_machine_draft": True}])
+    window.session.reload()
+    window.select_clip(row.id)
+    assert window.transcript.draft_label.text().startswith("Machine draft")
+    assert "[draft]" in window.transcript.browser.toPlainText()
+    window.session.edit_text(row.id, "AND SHE IS ONE OF MY FAVORITE ACTORS EVER")
+    assert project.clip(row.id).text == "AND SHE IS ONE OF MY FAVORITE ACTORS EVER"
+    assert "AND SHE IS" in window.transcript.browser.toPlainText()
+    window.undo()
+    assert project.clip(row.id).text == row.text
