@@ -1,10 +1,11 @@
 """Frozen configuration of the Semi-IIN network and its named presets.
 
-``SemiIINConfig.paper()`` is the configuration of the authors' released model
-file (flow-ljh/Semi-IIN, ``code/model.py``): HuBERT-large audio (1024-d, 800
-frames), RoBERTa-large words (1024-d, 100 words) and FabNet faces (256-d, 50
-frames), hidden size 128, 4 heads, feed-forward 512, one weight-tied layer per
-branch applied twice.
+``SemiIINConfig.paper()`` is the configuration of the Semi-IIN paper (Lin,
+Wang, Xu and Liu, AAAI 2025) as its authors' model file builds it
+(github.com/flow-ljh/Semi-IIN, ``code/model.py``). Its inputs are
+HuBERT-large audio (1024-d, 800 frames), RoBERTa-large words (1024-d, 100
+words) and FabNet faces (256-d, 50 frames). It has hidden size 128, 4 heads,
+feed-forward 512 and one weight-tied layer per branch applied twice.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ class SemiIINConfig:
         for modality in MODALITIES:
             if not isinstance(getattr(self, modality), EncoderConfig):
                 raise ConfigError(f"{modality} must be an EncoderConfig, got {type(getattr(self, modality)).__name__}")
+
         if self.hidden < 1 or self.heads < 1 or self.hidden % self.heads:
             raise ConfigError(f"hidden={self.hidden} must be a positive multiple of heads={self.heads}")
         if self.hidden % 2:
@@ -145,16 +147,19 @@ class SemiIINConfig:
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise ConfigError(f"{name}={value} must lie in [0, 1)")
+
         if self.fusion not in FUSIONS:
             raise ConfigError(f"unknown fusion {self.fusion!r}; expected one of {', '.join(FUSIONS)}")
         if self.attention not in ATTENTIONS:
             raise ConfigError(f"unknown attention {self.attention!r}; expected one of {', '.join(ATTENTIONS)}")
+
         if set(self.fixed_lengths) != set(MODALITIES):
             raise ConfigError(
                 f"fixed_lengths must name exactly {', '.join(MODALITIES)}; got {', '.join(sorted(self.fixed_lengths))}"
             )
         object.__setattr__(self, "fixed_lengths", {m: int(self.fixed_lengths[m]) for m in MODALITIES})
         object.__setattr__(self, "head_layers", tuple(int(n) for n in self.head_layers))
+
         for modality in MODALITIES:
             encoder = self.encoder(modality)
             last = encoder.steps[-1].out_channels
@@ -165,6 +170,7 @@ class SemiIINConfig:
                     f"fixed_lengths[{modality!r}]={self.fixed_lengths[modality]} frames give no token "
                     f"after the {modality} encoder; raise it"
                 )
+
         if not self.head_layers or self.num_classes < 2:
             raise ConfigError("head_layers needs at least one size and num_classes must be >= 2")
 

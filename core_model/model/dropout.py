@@ -38,23 +38,32 @@ class _Dropout(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, p: float) -> torch.Tensor:
         keep, scale = _keep_mask(x.shape, p, x.device)
-        ctx.save_for_backward(keep)
-        ctx.scale = scale
-        return x * keep * scale
+        # A float mask of the same dtype keeps both multiplies single-dtype,
+        # which is much faster on CPU than multiplying by a bool tensor.
+        factor = torch.where(keep, scale, 0.0).to(x.dtype)
+        ctx.save_for_backward(factor)
+        return x * factor
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (keep,) = ctx.saved_tensors
-        return grad * keep * ctx.scale, None
+        (factor,) = ctx.saved_tensors
+        return grad * factor, None
 
 
-def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """Zero each element of ``x`` with probability ``p`` and scale the rest by 1 / (1 - p)."""
+def dropout(x: torch.Tensor, p: float, training: bool, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """Zero each element of ``x`` with probability ``p`` and scale the rest by 1 / (1 - p).
+
+    ``valid``, a bool tensor broadcastable to ``x``, also zeroes the elements
+    where it is False, in the same pass; it is for inputs without gradient.
+    """
     if not training or p <= 0.0:
-        return x
+        return x if valid is None else torch.where(valid, x, 0.0)
     if x.device.type != "cpu":
-        return torch.nn.functional.dropout(x, p=p, training=True)
-    if not x.requires_grad:
+        x = torch.nn.functional.dropout(x, p=p, training=True)
+        return x if valid is None else torch.where(valid, x, 0.0)
+    if not x.requires_grad or valid is not None:
         keep, scale = _keep_mask(x.shape, p, x.device)
-        return x * keep * scale
+        if valid is not None:
+            keep &= valid
+        return torch.where(keep, x, 0.0).mul_(scale)
     return _Dropout.apply(x, p)

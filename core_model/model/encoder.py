@@ -1,10 +1,10 @@
 """Local Conv1d encoders computed as matrix products on channels-last input.
 
 The features arrive as (B, L, D). A Conv1d with kernel k, stride s and
-padding p gives output t from frames s*t - p + r, r = 0..k-1. Viewing the
-input as (B, L/s, s*D) blocks of s frames, the taps that fall into the same
-block shift form one contiguous column slice, so each shift is one matmul on
-a strided view (no im2col copy, no transpose to (B, D, L)). The weights are
+padding p gives output t from frames s*t - p + r, r = 0..k-1. The input is
+viewed as (B, L/s, s*D) blocks of s frames. The taps that fall into the same
+block shift then form one contiguous column slice, so each shift is one
+matmul on a strided view, with no im2col copy and no transpose to (B, D, L). The weights are
 stored as taps (k, D, E), the transpose of the Conv1d layout (E, D, k), so
 that every matmul weight is a contiguous block.
 """
@@ -122,9 +122,9 @@ class ConvEncoder(nn.Module):
     """The local encoder of one modality: Conv1d steps without bias or activation.
 
     Two steps are computed as one composed Conv1d when that costs fewer
-    multiply-adds (the paper's audio encoder: kernel 10, stride 8 over 1024
-    channels instead of kernel 4 stride 2 over 1024 then kernel 4 stride 4
-    over 128). Composition alone would let the first step's zero padding and
+    multiply-adds. For the audio encoder of ``SemiIINConfig.paper()`` that is
+    kernel 10, stride 8 over 1024 channels, in place of kernel 4, stride 2
+    over 1024 channels followed by kernel 4, stride 4 over 128. Composition alone would let the first step's zero padding and
     frames past a sample's end leak into the tokens at either edge, so those
     few tokens are recomputed step by step from gathered frames.
     """

@@ -3,12 +3,12 @@
 One pass follows the official MulT-style encoder: scale the input by
 sqrt(D), add sinusoidal positions, embedding dropout, one pre-LN layer
 (attention, then feed-forward), then a final LayerNorm. As in that code, each
-residual adds the un-normalised input (the paper's eq. 15 writes LN(Z)).
+residual adds the un-normalised input, not its LayerNorm.
 
 The intra and inter branches have their own weights but the same shapes, so
-``encoder_pass`` runs K branches at once: their weights are stacked to
-(K, ...) and every matmul is one batched call, and attention is one
-``scaled_dot_product_attention`` call over (K, B, H, T, Dh).
+``encoder_pass`` runs K branches at once. Their weights are stacked to
+(K, ...), so every matmul is one batched call, and attention is one
+``scaled_dot_product_attention`` call over (K*B, H, T, Dh).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
     """Return (T, dim) sinusoidal embeddings for integer ``positions`` (T,).
 
-    The layout is the fairseq one that MulT uses: the first half holds
+    The layout is the fairseq one that MulT uses: the first half contains
     sin(p * w_i), the second half cos(p * w_i), w_i = 10000^(-i / (dim/2 - 1)).
     MulT numbers the positions from 1, so callers pass index + 1.
     """

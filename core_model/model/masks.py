@@ -32,7 +32,7 @@ INTRA_TABLE = torch.tensor(
     ],
     dtype=torch.bool,
 )
-# A modality token sees val, cls and the other modalities, never its own one.
+# A modality token attends to val, cls and the other modalities, never to its own.
 INTER_TABLE = torch.tensor(
     [
         [0, 0, 1, 1, 1],
@@ -89,9 +89,9 @@ def build_keep(
 
     Shape (K, B, 1, T, T) with ``lengths`` (a key-padding mask per sample), or
     (K, 1, 1, T, T) when ``lengths`` is None (no padding mask, as in the
-    official code). A query row left with no key is let attend to itself
-    only, so that softmax never sees a row of -inf; the caller rejects
-    samples whose val and cls rows would be empty before it gets here.
+    official code). A query row left with no key may attend to itself only,
+    so that softmax never gets a row of -inf. The model rejects samples whose
+    val and cls rows would be empty before it builds the masks.
     """
     groups = token_groups(token_counts, device)
     keep = torch.stack([group_keep(kind, groups) for kind in kinds])  # (K, T, T)

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class SemiIINOutput:
-    """What one forward pass returns.
+    """Result of one forward pass.
 
     ``gate_val`` and ``gate_cls`` are the gate vectors g (1 = inter branch,
     0 = intra branch) at the val and cls positions; they are None when the
@@ -59,9 +59,9 @@ class SemiIIN(nn.Module):
         self.type_embedding = nn.Embedding(len(MODALITIES), hidden)
         nn.init.normal_(self.type_embedding.weight, mean=0.0, std=0.05)
 
-        # NOTE: the faithful global baseline keeps the position table although
-        # it never uses it, because the official model allocates it anyway;
-        # that is what makes its trainable count 1,338,056. Training it under
+        # NOTE: the faithful global baseline allocates the position table but
+        # never uses it, as the official model does. That unused table is part
+        # of its trainable count of 1,338,056, so training it under
         # DistributedDataParallel needs find_unused_parameters=True.
         self.position_embedding: nn.Parameter | None = None
         if config.learned_positions or config.faithful:
@@ -115,9 +115,10 @@ class SemiIIN(nn.Module):
         names = [batch.names[i] if i < len(batch.names) else f"#{i}" for i in indices]
         return ", ".join(repr(n) for n in names)
 
-    def _input_dropout(self, x: torch.Tensor) -> torch.Tensor:
+    def _input_dropout(self, x: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+        """Apply input dropout and zero the frames where ``valid`` (B, L, 1) is False."""
         active = self.training or self.config.input_dropout_in_eval
-        return dropout(x, p=self.config.input_dropout, training=active)
+        return dropout(x, p=self.config.input_dropout, training=active, valid=valid)
 
     def _encode_faithful(self, batch: Batch) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """Fixed-length path: pad or cut to ``fixed_lengths``, every token counts as real."""
@@ -144,10 +145,10 @@ class SemiIIN(nn.Module):
             encoder = self.encoders[modality]
             step_lengths = encoder.lengths(frames)
             count = step_lengths[-1]  # (B,)
+            valid = None
             if bool((frames < x.shape[1]).any()):
-                keep = torch.arange(x.shape[1], device=x.device)[None, :] < frames[:, None]  # (B, L)
-                x = x * keep[:, :, None].to(x.dtype)
-            x = self._input_dropout(x)
+                valid = (torch.arange(x.shape[1], device=x.device)[None, :] < frames[:, None])[:, :, None]  # (B, L, 1)
+            x = self._input_dropout(x, valid)
             width = int(count.max()) if count.numel() else 0
             capacity = self.config.token_capacity(modality)
             if width > capacity:

@@ -13,8 +13,8 @@ def test_drop_rate_and_scale(p):
     y = dropout(x, p, training=True)
     rate = (y == 0).float().mean().item()
     assert abs(rate - p) < 0.005, f"drop rate {rate:.4f} for p={p}"
-    kept = y[y != 0]
-    assert torch.allclose(kept, torch.full_like(kept, 1.0 / (1.0 - p)), rtol=1e-4)
+    kept_values = y[y != 0]
+    assert torch.allclose(kept_values, torch.full_like(kept_values, 1.0 / (1.0 - p)), rtol=1e-4)
     assert abs(y.mean().item() - 1.0) < 0.01
 
 
