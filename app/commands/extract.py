@@ -3,7 +3,9 @@
 Writes into ``--out``: the FeatureCache (preset.json, clips/, analysis/),
 ``index.csv`` listing every clip, ``clips.csv`` with each clip's span, text
 and missing modalities, and ``errors.csv`` with each video or clip that
-failed. With ``--shard i/n`` a run handles every n-th video of the sorted
+failed. With ``--labels`` an MMSA label.csv gives each file its transcript,
+sentiment label and split, which index.csv then carries, so the cache is a
+labelled dataset for training. With ``--shard i/n`` a run handles every n-th video of the sorted
 list, starting at index i, and writes its lists under ``shards/``. The run
 that finds all n shard lists present merges them into ``index.csv``.
 """
@@ -14,22 +16,26 @@ import argparse
 import csv
 import io
 import logging
+import math
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from core_model.data.cache import FeatureCache
-from core_model.errors import ConfigError, SemiIINError
+from core_model.data.dataset import SPLITS
+from core_model.errors import ConfigError, DataError, SemiIINError
 from core_model.features.analyzed_clip import AnalyzedClip
 from core_model.features.pipeline import ClipError, analyze_video
 from core_model.features.presets import PRESET_NAMES, get_preset
+from core_model.media.transcripts import Cue, Transcript
 
 log = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
 TRANSCRIPT_EXTENSIONS = (".srt", ".vtt", ".eaf", ".txt")
-CLIP_COLUMNS = ["key", "video", "clip", "start_s", "end_s", "text", "words", "alignment_confidence",
-                "machine_draft", "missing", "warnings", "from_cache"]
+CLIP_COLUMNS = ["key", "video", "clip", "start_s", "end_s", "label", "split", "text", "words",
+                "alignment_confidence", "machine_draft", "missing", "warnings", "from_cache"]
 ERROR_COLUMNS = ["video", "clip", "start_s", "end_s", "error_type", "message"]
 
 
@@ -46,6 +52,12 @@ def register(subparsers) -> None:
     parser.add_argument("--transcripts", type=Path, default=None,
                         help="folder with a transcript per video named after it (NAME.srt, .vtt, .eaf or .txt); "
                              "default: look next to each video")
+    parser.add_argument("--labels", type=Path, default=None, metavar="LABEL_CSV",
+                        help="MMSA/M-SENA label.csv (video_id, clip_id, text, label, mode): use each row's text as "
+                             "the transcript, analyse each file as one clip, and write label and split to index.csv. "
+                             "A file matches a row as VIDEO_ID/CLIP_ID.mp4 (the MMSA Raw layout) or VIDEO_ID_CLIP_ID.mp4")
+    parser.add_argument("--single-clip", action="store_true",
+                        help="analyse each file as one clip instead of cutting it at transcript cues or pauses")
     parser.add_argument("--shard", type=_parse_shard, default=(0, 1), metavar="i/n",
                         help="process only videos i, i+n, i+2n, ... of the sorted list (0 <= i < n)")
     parser.add_argument("--face-fps", type=float, default=5.0, help="face crops sampled per second (default: 5)")
@@ -98,6 +110,51 @@ def find_transcript(video: Path, folder: Path | None) -> Path | None:
     return None
 
 
+@dataclass(frozen=True)
+class LabelRow:
+    """One row of an MMSA label.csv: the clip's transcript, sentiment label and split."""
+
+    text: str
+    label: float | None
+    split: str | None
+
+
+def read_label_csv(path: Path) -> dict[tuple[str, str], LabelRow]:
+    """Read an MMSA label.csv into rows keyed by (video_id, clip_id)."""
+    if not path.is_file():
+        raise ConfigError(f"label file {path} not found")
+    rows: dict[tuple[str, str], LabelRow] = {}
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"video_id", "clip_id", "text"} - set(reader.fieldnames or [])
+        if missing:
+            raise DataError(f"{path} lacks the label.csv columns {sorted(missing)}; expected video_id, clip_id, text")
+        for line_no, row in enumerate(reader, start=2):
+            label_text = (row.get("label") or "").strip()
+            try:
+                label = float(label_text) if label_text else None
+            except ValueError:
+                raise DataError(f"{path}:{line_no}: label {label_text!r} is not a number") from None
+            if label is not None and not math.isfinite(label):
+                raise DataError(f"{path}:{line_no}: label {label_text!r} is not finite")
+            split = (row.get("mode") or "").strip().lower() or None
+            if split is not None and split not in SPLITS:
+                log.warning("%s:%d: unknown split %r, stored as none", path, line_no, split)
+                split = None
+            rows[(row["video_id"].strip(), row["clip_id"].strip())] = LabelRow(" ".join(row["text"].split()), label,
+                                                                             split)
+    return rows
+
+
+def match_label(video: Path, rows: dict[tuple[str, str], LabelRow]) -> LabelRow | None:
+    """Return the row of ``video``: VIDEO_ID/CLIP_ID.ext first, then VIDEO_ID_CLIP_ID.ext."""
+    row = rows.get((video.parent.name, video.stem))
+    if row is None and "_" in video.stem:
+        video_id, clip_id = video.stem.rsplit("_", 1)
+        row = rows.get((video_id, clip_id))
+    return row
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -107,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
     preset = get_preset(args.preset, **options)
     cache = FeatureCache(args.out, preset.name, preset.dims)
     shard_index, shard_count = args.shard
+    labels = read_label_csv(args.labels) if args.labels is not None else None
     all_videos = find_videos(args.input)
     videos = shard_videos(all_videos, shard_index, shard_count)
     root = args.input if args.input.is_dir() else args.input.parent
@@ -124,9 +182,19 @@ def run(args: argparse.Namespace) -> int:
 
             clip_errors: list[ClipError] = []
             transcript = find_transcript(video, args.transcripts)
+            label_row = None
+            if labels is not None:
+                label_row = match_label(video, labels)
+                if label_row is None:
+                    error_rows.append({"video": name, "clip": "", "start_s": "", "end_s": "", "error_type": "NoLabel",
+                                       "message": f"no row of {args.labels} matches {name}; file skipped"})
+                    bar.update(1)
+                    continue
+                transcript = Transcript([Cue(None, None, label_row.text)], args.labels, "label_csv")
             try:
                 clips = analyze_video(video, preset, cache, transcript, progress=progress,
-                                      face_fps=args.face_fps, errors=clip_errors, threads=args.threads)
+                                      face_fps=args.face_fps, errors=clip_errors, threads=args.threads,
+                                      single_clip=args.single_clip or labels is not None)
             except SemiIINError as exc:
                 log.error("%s failed: %s", video, exc)
                 error_rows.append({"video": name, "clip": "", "start_s": "", "end_s": "",
@@ -139,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
                                    "error_type": type(exc).__name__, "message": str(exc)})
                 bar.update(1)
                 continue
-            clip_rows.extend(_clip_row(name, clip) for clip in clips)
+            clip_rows.extend(_clip_row(name, clip, label_row) for clip in clips)
             error_rows.extend(_error_row(name, error) for error in clip_errors)
             bar.update(1)
 
@@ -151,8 +219,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clip_row(video: str, clip: AnalyzedClip) -> dict:
+def _clip_row(video: str, clip: AnalyzedClip, label_row: LabelRow | None) -> dict:
     return {
+        "label": "" if label_row is None or label_row.label is None else repr(label_row.label),
+        "split": "" if label_row is None or label_row.split is None else label_row.split,
         "key": clip.feature_key,
         "video": video,
         "clip": clip.index,
@@ -202,8 +272,15 @@ def _write_reports(cache: FeatureCache, clip_rows: list[dict], error_rows: list[
 
 
 def _index_rows(clip_rows: list[dict]) -> list[dict]:
-    return [{"key": row["key"], "name": f"{row['video']}#{row['clip']}", "label": None, "split": None}
-            for row in clip_rows]
+    return [
+        {
+            "key": row["key"],
+            "name": f"{row['video']}#{row['clip']}",
+            "label": float(row["label"]) if row.get("label") else None,
+            "split": row.get("split") or None,
+        }
+        for row in clip_rows
+    ]
 
 
 def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:

@@ -88,6 +88,7 @@ def analyze_video(
     face_fps: float = DEFAULT_FACE_FPS,
     errors: list[ClipError] | None = None,
     threads: int | None = None,
+    single_clip: bool = False,
 ) -> list[AnalyzedClip]:
     """Analyse the video at ``path`` and return its clips in time order.
 
@@ -96,23 +97,25 @@ def analyze_video(
     raises AnalysisCancelled. When ``errors`` is a list, a clip that fails
     with a SemiIINError is recorded there and skipped; otherwise the error
     propagates. Media errors of the whole file (not found, not media,
-    truncated) always propagate. ``threads`` sets torch's intra-op thread
+    truncated) always propagate. ``transcript_path`` may also be a Transcript
+    that is already read. ``single_clip`` analyses the whole file as one clip,
+    as utterance-level corpora such as CMU-MOSI need. ``threads`` sets torch's intra-op thread
     count during the analysis and restores it afterwards (None: unchanged).
     Per-clip inputs are small, so one thread is often fastest, and much
     faster on a busy machine, where several threads wait on each other.
     """
     if threads is None:
-        return _analyze(Path(path), preset, cache, transcript_path, progress, cancel, face_fps, errors)
+        return _analyze(Path(path), preset, cache, transcript_path, progress, cancel, face_fps, errors, single_clip)
     previous = torch.get_num_threads()
     torch.set_num_threads(int(threads))
     try:
-        return _analyze(Path(path), preset, cache, transcript_path, progress, cancel, face_fps, errors)
+        return _analyze(Path(path), preset, cache, transcript_path, progress, cancel, face_fps, errors, single_clip)
     finally:
         torch.set_num_threads(previous)
 
 
 def _analyze(path: Path, preset: Preset, cache: FeatureCache, transcript_path, progress, cancel,
-             face_fps: float, errors: list[ClipError] | None) -> list[AnalyzedClip]:
+             face_fps: float, errors: list[ClipError] | None, single_clip: bool) -> list[AnalyzedClip]:
     _check_cache(cache, preset)
     report = progress or (lambda step, total, message: None)
 
@@ -120,8 +123,11 @@ def _analyze(path: Path, preset: Preset, cache: FeatureCache, transcript_path, p
     media_hash = hash_media_file(path)
     audio = decode_audio(path, AUDIO_SAMPLE_RATE) if info.has_audio else None
     audio_silent = audio is None or is_silent(audio)
-    transcript = read_transcript(transcript_path) if transcript_path is not None else None
-    sources, is_draft = _clip_sources(info.duration_s, audio, audio_silent, transcript)
+    if transcript_path is None or isinstance(transcript_path, Transcript):
+        transcript = transcript_path
+    else:
+        transcript = read_transcript(transcript_path)
+    sources, is_draft = _clip_sources(info.duration_s, audio, audio_silent, transcript, single_clip)
     media = _Media(path, info, audio, face_fps)
     # The face sampling rate changes the visual rows, so it is part of the cache key.
     encoders = {**preset.identifiers, "visual": f"{preset.identifiers['visual']}@{face_fps:g}fps"}
@@ -169,12 +175,17 @@ def _cached_clip(cache: FeatureCache, key: str, index: int) -> AnalyzedClip | No
 
 
 def _clip_sources(duration_s: float, audio: np.ndarray | None, audio_silent: bool,
-                  transcript: Transcript | None) -> tuple[list[_ClipSource], bool]:
+                  transcript: Transcript | None, single_clip: bool) -> tuple[list[_ClipSource], bool]:
     """Cut the media into clip spans and attach each span's transcript words.
 
     Returns the clip sources and whether their words will come from a machine draft.
     """
     speech = None if audio_silent else audio
+    if single_clip:
+        if transcript is None:
+            return [_ClipSource(0.0, duration_s, "", None)], speech is not None
+        cues = [cue for cue in transcript.cues if cue.text.strip()]
+        return [_ClipSource(0.0, duration_s, " ".join(cue.text for cue in cues), _inline_words(cues))], False
     if transcript is not None and transcript.has_times:
         spans = segment_clips(duration_s, transcript=transcript)
         return [_timed_source(span, transcript) for span in spans], False
@@ -186,17 +197,19 @@ def _clip_sources(duration_s: float, audio: np.ndarray | None, audio_silent: boo
 
 
 def _timed_source(span: tuple[float, float], transcript: Transcript) -> _ClipSource:
-    """Collect the cues (and their inline word times, when all have them) whose middle lies in ``span``."""
+    """Collect the cues whose middle lies in ``span``, with their inline word times when all have them."""
     start, end = span
     cues = [
         cue for cue in transcript.cues
         if cue.start_s is not None and start <= (cue.start_s + cue.end_s) / 2 < end and cue.text.strip()
     ]
-    text = " ".join(cue.text for cue in cues)
-    timed = None
+    return _ClipSource(start, end, " ".join(cue.text for cue in cues), _inline_words(cues))
+
+
+def _inline_words(cues) -> tuple[Word, ...] | None:
     if cues and all(cue.words for cue in cues):
-        timed = tuple(w for cue in cues for w in cue.words)
-    return _ClipSource(start, end, text, timed)
+        return tuple(w for cue in cues for w in cue.words)
+    return None
 
 
 def _untimed_sources(duration_s: float, speech: np.ndarray | None, text: str) -> list[_ClipSource]:

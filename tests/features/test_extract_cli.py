@@ -6,9 +6,16 @@ import shutil
 
 import pytest
 
-from app.commands.extract import _parse_shard, find_transcript, find_videos, shard_videos
+from app.commands.extract import (
+    _parse_shard,
+    find_transcript,
+    find_videos,
+    match_label,
+    read_label_csv,
+    shard_videos,
+)
 from core_model.data.cache import FeatureCache
-from core_model.errors import ConfigError
+from core_model.errors import ConfigError, DataError
 
 
 def _read_csv(path):
@@ -90,3 +97,47 @@ def test_extract_two_shards_merge_index(corpus, tmp_path):
     index = cache.read_index()
     assert [row["key"] for row in index] == [row["key"] for row in clips]
     assert set(cache.keys()) == {row["key"] for row in clips}
+
+
+def test_read_label_csv(feature_data):
+    rows = read_label_csv(feature_data / "label.csv")
+    row = rows[("Sqr0AcuoNnk", "12")]
+    assert row.text == "AND HE IS ONE OF MY FAVORITE ACTORS EVER"
+    assert row.label == 2.0
+    assert row.split == "train"
+
+
+def test_label_matches_both_layouts(feature_data, tmp_path):
+    rows = read_label_csv(feature_data / "label.csv")
+    assert match_label(tmp_path / "Sqr0AcuoNnk" / "12.mp4", rows) is not None
+    assert match_label(tmp_path / "Sqr0AcuoNnk_12.mp4", rows) is not None
+    assert match_label(tmp_path / "Sqr0AcuoNnk_13.mp4", rows) is None
+
+
+def test_bad_label_rejected(tmp_path):
+    path = tmp_path / "label.csv"
+    path.write_text("video_id,clip_id,text,label,mode\nv,1,hello,strong,train\n")
+    with pytest.raises(DataError, match="label.csv:2: label 'strong' is not a number"):
+        read_label_csv(path)
+
+
+def test_extract_with_labels_writes_dataset(feature_data, tmp_path):
+    from app.cli import main
+
+    raw = tmp_path / "Raw" / "Sqr0AcuoNnk"
+    raw.mkdir(parents=True)
+    shutil.copy(feature_data / "Sqr0AcuoNnk_12.mp4", raw / "12.mp4")
+    shutil.copy(feature_data / "face_silent_audio_0-4s.mp4", raw / "99.mp4")
+    out = tmp_path / "out"
+    code = main(["extract", str(tmp_path / "Raw"), "--out", str(out), "--labels", str(feature_data / "label.csv"),
+                 "--allow-missing", "--threads", "1"])
+
+    # 99.mp4 has no label.csv row, so it is reported and skipped.
+    assert code == 1
+    errors = _read_csv(out / "errors.csv")
+    assert [(row["video"], row["error_type"]) for row in errors] == [("Sqr0AcuoNnk/99.mp4", "NoLabel")]
+    samples = FeatureCache(out).load_dataset()
+    assert len(samples) == 1
+    assert samples[0].label == 2.0
+    assert samples[0].split == "train"
+    assert samples[0].text.shape == (9, 384)

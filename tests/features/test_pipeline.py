@@ -112,6 +112,16 @@ def test_audiobook_has_no_face(preset, cache, feature_data):
     assert clips[0].text == "this audiobook is in the public domain"
 
 
+def test_single_clip_keeps_whole_file(preset, cache, feature_data):
+    clips = analyze_video(feature_data / "noface_audiobook_0-7s.mp4", preset, cache,
+                          feature_data / "noface_audiobook_0-7s.srt", threads=1, single_clip=True)
+    assert len(clips) == 1
+    assert clips[0].start_s == 0.0
+    assert clips[0].end_s == pytest.approx(7.0, abs=0.05)
+    assert clips[0].text == "this audiobook is in the public domain you can find the text version of this"
+    assert len(clips[0].words) == 15
+
+
 def test_no_transcript_gives_machine_draft(preset, cache, feature_data):
     clips = analyze_video(feature_data / "noface_audiobook_0-7s.mp4", preset, cache, threads=1)
     assert clips
