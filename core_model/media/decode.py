@@ -241,6 +241,10 @@ def decode_audio(
     Raises NoAudioStreamError for a file without audio, TruncatedMediaError
     when decoding stops more than TRUNCATION_TOLERANCE_S before the declared
     end, and the errors of `probe` for unreadable files.
+
+    NOTE: containers with millisecond timestamps (Matroska, WebM) place a
+    window that starts after a seek up to 0.5 ms off the same span of a
+    decode from 0. MP4 timestamps count samples, so MP4 windows match exactly.
     """
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be a positive number of Hz, got {sample_rate!r}")
@@ -431,7 +435,7 @@ def frame_timestamps(path: str | Path) -> np.ndarray:
         times = []
         try:
             for packet in container.demux(stream):
-                if packet.pts is None or packet.size == 0 or getattr(packet, "is_discard", False):
+                if packet.pts is None or packet.size == 0 or packet.is_discard:
                     continue
                 times.append(float(packet.pts * stream.time_base) - origin)
         except av.error.FFmpegError as error:
@@ -499,6 +503,7 @@ def iter_frames(
         stream.thread_type = "AUTO"
         origin = _origin_s(container)
         declared_end = _stream_end_s(stream, origin)
+        stream_has_end = declared_end is not None
         if declared_end is None and container.duration is not None:
             declared_end = container.duration / av.time_base
         stop = end if declared_end is None else min(end, declared_end)
@@ -514,7 +519,7 @@ def iter_frames(
                 if frame_time >= start:
                     yield frame_time, _to_rgb(frame, max_side)
         else:
-            last_time = yield from _sample_frames(frames, fps, start, stop, max_side)
+            last_time = yield from _sample_frames(frames, fps, start, stop, max_side, stream_has_end)
 
     if last_time is not None and declared_end is not None and math.isfinite(stop):
         if last_time < stop - TRUNCATION_TOLERANCE_S:
@@ -538,8 +543,21 @@ def _decode_video(container, stream, path: Path) -> Iterator[tuple[float, av.Vid
         ) from error
 
 
-def _sample_frames(frames, fps: float, start: float, stop: float, max_side: int | None):
-    """Yield (sample time, RGB) on the grid start + k / fps below `stop`; return the last frame time."""
+def _frame_duration_s(frame: av.VideoFrame, fps: float) -> float:
+    """Return how long `frame` is shown: its own duration, else one sampling step."""
+    duration = getattr(frame, "duration", None)
+    if duration and frame.time_base is not None:
+        return float(duration * frame.time_base)
+    return 1.0 / fps
+
+
+def _sample_frames(frames, fps: float, start: float, stop: float, max_side: int | None, stream_has_end: bool):
+    """Yield (sample time, RGB) on the grid start + k / fps below `stop`; return the last frame time.
+
+    Without `stream_has_end` (Matroska stores no stream duration), `stop` may
+    be the container's end, which longer audio can set, so sampling also ends
+    where the last frame's own duration ends.
+    """
     # Half a microsecond absorbs rounding in timestamps that sit exactly on the grid.
     epsilon = 5e-7
     index = 0
@@ -566,8 +584,9 @@ def _sample_frames(frames, fps: float, start: float, stop: float, max_side: int 
         previous_rgb = None
 
     if previous is not None:
-        # Without a declared end, the last frame is shown for one sampling step only.
-        final = stop if math.isfinite(stop) else previous[0] + 1.0 / fps
+        final = stop
+        if not stream_has_end or not math.isfinite(stop):
+            final = min(stop, previous[0] + _frame_duration_s(previous[1], fps))
         while sample_time(index) < final:
             if previous_rgb is None:
                 previous_rgb = _to_rgb(previous[1], max_side)

@@ -289,3 +289,43 @@ def test_audio_gap_filled_with_silence(tmp_path):
     start = round((second_start_s + 0.1) * 16000)
     difference = float(np.abs(audio[start : start + 16000] - single[1600 : 1600 + 16000]).max())
     assert difference < 1e-3, f"max difference {difference}"
+
+
+def test_matroska_without_stream_durations(tmp_path):
+    path = tmp_path / "tone.mkv"
+    seconds = 3
+    with av.open(str(path), "w", format="matroska") as container:
+        video = container.add_stream("mpeg4", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = container.add_stream("aac", rate=48000)
+        audio.layout = "stereo"
+        for index in range(25 * seconds):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), index, dtype=np.uint8), format="rgb24")
+            frame.pts = index
+            frame.time_base = Fraction(1, 25)
+            for packet in video.encode(frame):
+                container.mux(packet)
+        time = np.arange(48000 * seconds) / 48000
+        tone = (0.5 * np.sin(2 * np.pi * 440 * time)).astype(np.float32)
+        for first in range(0, len(tone), 1024):
+            chunk = np.stack([tone[first : first + 1024]] * 2)
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+            frame.sample_rate = 48000
+            frame.pts = first
+            frame.time_base = Fraction(1, 48000)
+            for packet in audio.encode(frame):
+                container.mux(packet)
+        for stream in (video, audio):
+            for packet in stream.encode(None):
+                container.mux(packet)
+
+    info = probe(path)
+    assert info.audio_duration_s is None  # Matroska stores no per-stream duration
+    assert info.duration_s == pytest.approx(seconds, abs=0.05)
+    decoded = decode_audio(path)
+    assert len(decoded) / 16000 == pytest.approx(info.duration_s, abs=FEW_MS)
+    assert rms_dbfs(decoded[8000:-8000]) == pytest.approx(-6.02, abs=0.1)  # a 0.5 sine is -6 dBFS
+    times = frame_timestamps(path)
+    assert len(times) == 25 * seconds
+    assert times[-1] == pytest.approx(seconds - 0.04)
+    assert len(list(iter_frames(path, fps=5.0))) == 5 * seconds
