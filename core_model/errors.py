@@ -38,7 +38,7 @@ class MediaNotFoundError(MediaError, FileNotFoundError):
 
 
 class EmptyMediaError(MediaError):
-    """A media file has zero bytes or no audio or video stream."""
+    """A media file has zero bytes."""
 
 
 class NotMediaError(MediaError):

@@ -329,3 +329,9 @@ def test_matroska_without_stream_durations(tmp_path):
     assert len(times) == 25 * seconds
     assert times[-1] == pytest.approx(seconds - 0.04)
     assert len(list(iter_frames(path, fps=5.0))) == 5 * seconds
+
+
+def test_audio_window_past_the_end():
+    assert len(decode_audio(MOSI_SHORT, start_s=5.0, end_s=6.0)) == 0
+    tail = decode_audio(MOSI_SHORT, start_s=2.0, end_s=60.0)
+    assert len(tail) == round((probe(MOSI_SHORT).audio_duration_s - 2.0) * 16000)
