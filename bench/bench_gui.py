@@ -4,8 +4,8 @@ Run from the repository root: ``python bench/bench_gui.py [--quick]``. It runs
 offscreen and prints one table of measured values next to the targets:
 
 - start-up: seconds from launching ``python main.py PROJECT --offscreen`` to
-  the window being shown (as main.py reports it, and as the parent process
-  sees the line arrive);
+  the window being shown (as main.py reports it, and when the parent process
+  receives that line);
 - lateness: a 10 ms QTimer records how late each tick fires while a
   CPU-bound job runs in the worker process and the video plays;
 - timeline: building and repainting the timeline with 25,000 clips from a

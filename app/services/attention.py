@@ -35,7 +35,7 @@ def clip_attention(project_folder: str | Path, clip_id: int, version: str | None
     with Project.open(project_folder) as project:
         model, info, version = load_model(project, version)
         clip = project.clip(clip_id)
-        features, _kept = load_clip_features(project, [clip], info["preset"], info["dims"])
+        features, _clips = load_clip_features(project, [clip], info["preset"], info["dims"])
     if not features:
         raise DataError(f"clip {clip_id} has no cached features for preset {info['preset']!r}; "
                         "analyze its video first (Model > Analyze videos)")

@@ -9,7 +9,9 @@ also accept ``on_event``:
 - ``on_event(mapping)`` reports anything else, such as the named losses of a
   training step (``{"kind": "losses", "epoch": 3, "loss_total": 0.41}``).
 
-The parent reads events with :meth:`Job.poll`, which never blocks. Nothing here
+The parent reads events with :meth:`Job.poll`, which does not wait for the job
+to make progress (it waits at most 0.2 s for the last messages of a worker that
+has just ended). Nothing here
 imports Qt: ``app.ui.job_runner`` turns the events into Qt signals, and a CLI can
 drive tqdm from the same events.
 """
@@ -22,7 +24,7 @@ import multiprocessing
 import queue
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 logger = logging.getLogger(__name__)
@@ -83,7 +85,6 @@ class _JobState:
     outcome: JobResult | JobError | None = None
     cancel_requested_at: float | None = None
     terminated: bool = False
-    pending: list = field(default_factory=list)
 
 
 def _accepts_keyword(fn: Callable, name: str) -> bool:
@@ -127,9 +128,10 @@ def _worker_main(fn: Callable, args: tuple, kwargs: dict, events, cancel) -> Non
 class Job:
     """One function running in a spawned worker process.
 
-    Create it with :func:`start_job`. Call :meth:`poll` regularly (the Qt runner
-    does so from a timer); it returns the events that arrived since the last call
-    and, once the worker has ended, a final :class:`JobResult` or :class:`JobError`.
+    Create it with :func:`start_job` and call :meth:`poll` regularly, as the Qt
+    runner does from a timer. Each call returns the events that arrived since the
+    last one. After the worker ends, the last event is a :class:`JobResult` or a
+    :class:`JobError`.
     """
 
     def __init__(self, fn: Callable, args: tuple = (), kwargs: dict | None = None,

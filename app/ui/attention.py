@@ -22,7 +22,7 @@ class ClipAttention:
     ``weights`` maps a branch name ("intra", "inter", or "global") to an array of
     shape (H, T): row h is head h's attention from the cls token over the T
     tokens. ``token_spans`` maps each modality to its [start, stop) token range,
-    ``token_lengths`` to its real (unpadded) token count, and ``words`` holds the
+    ``token_lengths`` to its real (unpadded) token count, and ``words`` contains the
     clip's words in text-token order.
     """
 

@@ -151,7 +151,7 @@ class ClipFilterProxy(QSortFilterProxyModel):
 
 
 class ClipTable(QWidget):
-    """The table view with a status filter; ``clipActivated(clip_id)`` on double-click or Enter."""
+    """The table view with a status filter. Double-click emits ``clipActivated(clip_id)``."""
 
     clipActivated = Signal(int)
     clipSelected = Signal(int)

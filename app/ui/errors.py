@@ -26,7 +26,7 @@ def log_file_path() -> Path:
 
 
 def setup_file_logging(path: Path | None = None) -> Path:
-    """Send log records of level INFO and above to a rotating log file; return its path."""
+    """Send log records of level INFO and above to a rotating log file and return its path."""
     path = path or log_file_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
@@ -49,7 +49,7 @@ def error_text(exc: BaseException) -> str:
 
 
 def show_error(parent: QWidget | None, action: str, exc: BaseException) -> QMessageBox:
-    """Show a non-blocking dialog saying which action failed and why; return it (tests read its text)."""
+    """Show a non-blocking dialog saying which action failed and why, and return it."""
     logger.warning("%s failed: %s", action, exc)
     box = QMessageBox(QMessageBox.Icon.Warning, "Semi-IIN Studio", f"{action} failed.", QMessageBox.StandardButton.Ok,
                       parent)

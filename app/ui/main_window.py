@@ -174,12 +174,12 @@ class MainWindow(QMainWindow):
     def _shortcut_action(self, menu: QMenu, shortcut: Shortcut, slot) -> QAction:
         return self._action(menu, shortcut.name, shortcut.text, slot, shortcut.keys)
 
-    def _guard(self, what: str, slot) -> None:
-        """Run a user command; an error from the layers below becomes a dialog naming the command."""
+    def _guard(self, command: str, slot) -> None:
+        """Run a user command. An error from the layers below becomes a dialog naming the command."""
         try:
             slot()
         except Exception as exc:  # noqa: BLE001 - every failed command is shown, the app stays usable
-            self.last_error = show_error(self, what.rstrip("."), exc)
+            self.last_error = show_error(self, command.rstrip("."), exc)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -285,7 +285,7 @@ class MainWindow(QMainWindow):
         return self.set_project(project)
 
     def set_project(self, project) -> ProjectSession:
-        """Show an already open Project; the window closes it when another one is opened."""
+        """Show an already open Project. The window closes it when another one is opened."""
         if self.session is not None:
             self.session.project.close()
             self.session.deleteLater()
@@ -312,7 +312,7 @@ class MainWindow(QMainWindow):
         self.model_panel.set_versions(project.model_versions(), project.active_model_version())
 
     def select_clip(self, clip_id: int, seek: bool = True) -> None:
-        """Make ``clip_id`` current; with ``seek`` the player moves to its start."""
+        """Make ``clip_id`` current. With ``seek`` the player moves to its start."""
         session = self._session()
         self._seek_on_select = seek
         try:

@@ -63,7 +63,12 @@ class ModelPanel(QWidget):
                      version.created_at[:19].replace("T", " "), trained_modalities(version)]
             for name in METRIC_COLUMNS:
                 value = metric_value(version.metrics, name)
-                cells.append("" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value))
+                if value is None:
+                    cells.append("")
+                elif isinstance(value, float):
+                    cells.append(f"{value:.3f}")
+                else:
+                    cells.append(str(value))
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()

@@ -148,7 +148,7 @@ class VideoPlayer(QWidget):
     # Loading -----------------------------------------------------------------
 
     def load(self, path: str | Path) -> None:
-        """Open ``path``; a file Qt cannot open emits ``mediaFailed`` and leaves the player empty."""
+        """Open ``path``. A file Qt cannot open emits ``mediaFailed`` and leaves the player empty."""
         path = Path(path)
         if self.path == path:
             return
@@ -157,7 +157,7 @@ class VideoPlayer(QWidget):
         self._clip_range = None
         if not path.is_file():
             self.player.setSource(QUrl())
-            message = f"{path} was not found; relink the video or remove it from the project"
+            message = f"{path} was not found: relink the video or remove it from the project"
             logger.warning("cannot load video: %s", message)
             self.mediaFailed.emit(str(path), message)
             return
@@ -288,6 +288,6 @@ class VideoPlayer(QWidget):
             return
         path = str(self.path) if self.path else "(no file)"
         message = (f"{path} cannot be played: {text or error.name}. The file may be damaged or in an "
-                   "unsupported format; re-encode it (for example to H.264/AAC MP4) and add it again.")
+                   "unsupported format, so re-encode it (for example to H.264/AAC MP4) and add it again.")
         logger.warning("video playback failed: %s", message)
         self.mediaFailed.emit(path, message)

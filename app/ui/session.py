@@ -1,4 +1,4 @@
-"""The open project as the GUI sees it: clip rows, the current clip, and review actions.
+"""The open project in the GUI: clip rows, the current clip, and review actions.
 
 Widgets observe this object's signals; review actions call the project store,
 which commits each change at once and records it for undo, then refresh the

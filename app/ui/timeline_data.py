@@ -33,7 +33,7 @@ class TimelineData:
 
 
 def step_xy(start: np.ndarray, end: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return x, y of a step curve that holds ``value[i]`` over [start[i], end[i]], NaN between clips.
+    """Return x, y of a step curve whose value is ``value[i]`` over [start[i], end[i]], NaN between clips.
 
     Shapes: inputs (N,), outputs (3N,) as (start, end, gap) triples.
     """

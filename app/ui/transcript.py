@@ -127,7 +127,7 @@ class TranscriptPanel(QWidget):
         return index
 
     def set_position(self, seconds: float) -> None:
-        """Highlight the word at ``seconds``; redraws only when the word changes."""
+        """Highlight the word at ``seconds``, redrawing only when the word changes."""
         index = self.word_index_at(seconds)
         if index != self.current_word:
             self.current_word = index
