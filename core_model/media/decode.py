@@ -95,7 +95,7 @@ def open_media(path: str | Path) -> Iterator[av.container.InputContainer]:
     except av.error.FFmpegError as error:
         raise MediaError(f"Opening {path} with FFmpeg failed: {error}") from error
     try:
-        if not container.streams.audio and not container.streams.video:
+        if not container.streams.audio and _video_stream(container) is None:
             raise NotMediaError(
                 f"{path} contains no audio or video stream (format {container.format.name}). "
                 f"Pass a video or audio file."
@@ -103,6 +103,15 @@ def open_media(path: str | Path) -> Iterator[av.container.InputContainer]:
         yield container
     finally:
         container.close()
+
+
+def _video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    """Return the first video stream that is a moving picture, not cover art, or None."""
+    for stream in container.streams.video:
+        # Music and audiobook files carry their cover image as a one-frame "video" stream.
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    return None
 
 
 def _origin_s(container: av.container.InputContainer) -> float:
@@ -131,7 +140,9 @@ def _scan_end_s(container: av.container.InputContainer, origin_s: float) -> floa
 
 
 def probe(path: str | Path) -> MediaInfo:
-    """Read the streams of a media file from its headers, without decoding.
+    """Read the streams of a media file from its headers and first video frame.
+
+    Only the first video frame is decoded, for its display rotation.
 
     Raises MediaNotFoundError, EmptyMediaError, NotMediaError or
     TruncatedMediaError with a message that names the file. A file cut off
@@ -142,7 +153,7 @@ def probe(path: str | Path) -> MediaInfo:
     with open_media(path) as container:
         origin = _origin_s(container)
         audio = container.streams.audio[0] if container.streams.audio else None
-        video = container.streams.video[0] if container.streams.video else None
+        video = _video_stream(container)
         audio_end = _stream_end_s(audio, origin) if audio is not None else None
         video_end = _stream_end_s(video, origin) if video is not None else None
 
@@ -428,9 +439,9 @@ def frame_timestamps(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     with open_media(path) as container:
-        if not container.streams.video:
+        stream = _video_stream(container)
+        if stream is None:
             raise NoVideoStreamError(f"{path} has no video stream; treat its visual modality as missing.")
-        stream = container.streams.video[0]
         origin = _origin_s(container)
         times = []
         try:
@@ -497,9 +508,9 @@ def iter_frames(
     path = Path(path)
 
     with open_media(path) as container:
-        if not container.streams.video:
+        stream = _video_stream(container)
+        if stream is None:
             raise NoVideoStreamError(f"{path} has no video stream; treat its visual modality as missing.")
-        stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         origin = _origin_s(container)
         declared_end = _stream_end_s(stream, origin)

@@ -335,3 +335,34 @@ def test_audio_window_past_the_end():
     assert len(decode_audio(MOSI_SHORT, start_s=5.0, end_s=6.0)) == 0
     tail = decode_audio(MOSI_SHORT, start_s=2.0, end_s=60.0)
     assert len(tail) == round((probe(MOSI_SHORT).audio_duration_s - 2.0) * 16000)
+
+
+def test_cover_art_is_not_video(tmp_path):
+    path = tmp_path / "song.mp3"
+    with av.open(str(path), "w", format="mp3") as container:
+        audio = container.add_stream("libmp3lame", rate=16000)
+        audio.layout = "mono"
+        cover = container.add_stream("png")
+        cover.width, cover.height, cover.pix_fmt = 32, 32, "rgb24"
+        cover.disposition = av.stream.Disposition.attached_pic
+        picture = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 200, dtype=np.uint8), format="rgb24")
+        picture.pts = 0
+        for packet in [*cover.encode(picture), *cover.encode(None)]:
+            container.mux(packet)
+        tone = (0.3 * np.sin(2 * np.pi * 300 * np.arange(16000) / 16000)).astype(np.float32)[None]
+        for first in range(0, 16000, 1152):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(tone[:, first : first + 1152]), format="flt", layout="mono")
+            frame.sample_rate = 16000
+            frame.pts = first
+            frame.time_base = Fraction(1, 16000)
+            for packet in audio.encode(frame):
+                container.mux(packet)
+        for packet in audio.encode(None):
+            container.mux(packet)
+
+    info = probe(path)
+    assert info.has_audio
+    assert not info.has_video
+    assert len(decode_audio(path)) / 16000 == pytest.approx(1.0, abs=0.1)
+    with pytest.raises(NoVideoStreamError):
+        list(iter_frames(path))
