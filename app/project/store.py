@@ -71,6 +71,7 @@ class ProjectBase:
         self._write_depth = 0
         self._last_backup = 0.0
         self.busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS
+        self._backup_thread: threading.Thread | None = None
 
     # -- opening -----------------------------------------------------------
 
@@ -101,6 +102,9 @@ class ProjectBase:
              synchronous: str = "FULL"):
         """Open the project in ``folder``, back it up if it changed since the last backup, and migrate it.
 
+        The backup at open runs in a background thread unless a migration
+        follows, which must wait for the copy of the old version.
+
         ``synchronous`` is SQLite's durability setting: FULL (the default) also
         keeps committed actions through a power loss; NORMAL keeps them through a
         process crash only, with cheaper commits.
@@ -123,8 +127,10 @@ class ProjectBase:
             project.busy_timeout_ms = busy_timeout_ms
             for name in SUBFOLDERS:
                 (root / name).mkdir(exist_ok=True)
-            if backup_on_open and schema_version(conn) > 0 and project._changed_since_backup():
-                project.backup()
+            version = schema_version(conn)
+            if backup_on_open and version > 0 and project._changed_since_backup():
+                # Before a migration the copy must finish first, so that it keeps the old version.
+                project.backup(wait=version < SCHEMA_VERSION)
             if migrate(conn):
                 log.info("project %s is now at schema version %d", root, SCHEMA_VERSION)
         except sqlite3.DatabaseError as exc:
@@ -137,7 +143,11 @@ class ProjectBase:
         return project
 
     def close(self) -> None:
-        """Close the connection; later calls raise ProjectClosedError. Closing twice is allowed."""
+        """Wait for a background backup, then close the connection; later calls raise ProjectClosedError.
+
+        Closing twice is allowed.
+        """
+        self.wait_for_backup()
         with self._lock:
             if self._conn is None:
                 return
@@ -249,12 +259,43 @@ class ProjectBase:
 
     # -- backups -------------------------------------------------------------
 
-    def backup(self) -> Path | None:
-        """Write a verified backup to ``backups/`` now; return its path, or None if verification failed."""
+    def backup(self, *, wait: bool = True) -> Path | None:
+        """Write a verified backup to ``backups/``; return its path, or None if verification failed.
+
+        The copy is read through a separate connection in one read transaction,
+        so it is a consistent snapshot and, in WAL mode, does not block writers.
+        With ``wait=False`` it runs in a background thread and None is returned;
+        :meth:`wait_for_backup` joins it.
+        """
+        self._connection()
+        self._last_backup = time.monotonic()
+        if wait:
+            return self._copy_backup()
         with self._lock:
-            path = write_backup(self._connection(), self.backups_dir, self.backups_kept)
-            self._last_backup = time.monotonic()
-        return path
+            if self._backup_thread is not None and self._backup_thread.is_alive():
+                return None
+            self._backup_thread = threading.Thread(target=self._backup_in_thread, name="project-backup", daemon=True)
+            self._backup_thread.start()
+        return None
+
+    def wait_for_backup(self, timeout_s: float | None = None) -> None:
+        """Block until a background backup started by :meth:`backup` has finished."""
+        thread = self._backup_thread
+        if thread is not None:
+            thread.join(timeout_s)
+
+    def _copy_backup(self) -> Path | None:
+        source = sqlite3.connect(self.db_path, timeout=self.busy_timeout_ms / 1000)
+        try:
+            return write_backup(source, self.backups_dir, self.backups_kept)
+        finally:
+            source.close()
+
+    def _backup_in_thread(self) -> None:
+        try:
+            self._copy_backup()
+        except (sqlite3.Error, OSError) as exc:
+            log.error("background backup of %s failed: %s", self.db_path, exc)
 
     def _changed_since_backup(self) -> bool:
         """Return True unless the newest backup is younger than every write to the file and its WAL.
@@ -271,11 +312,15 @@ class ProjectBase:
         wal = self.db_path.with_name(self.db_path.name + "-wal")
         return wal.exists() and wal.stat().st_size > 0 and wal.stat().st_mtime >= newest
 
-    def maybe_backup(self) -> Path | None:
-        """Back up when ``backup_interval_s`` has passed since the last backup; return the new path or None."""
+    def maybe_backup(self, *, wait: bool = True) -> Path | None:
+        """Back up when ``backup_interval_s`` has passed since the last backup; return the new path or None.
+
+        A GUI timer should pass ``wait=False``: copying and checking a large
+        project takes about a second.
+        """
         if time.monotonic() - self._last_backup < self.backup_interval_s:
             return None
-        return self.backup()
+        return self.backup(wait=wait)
 
     def backups(self) -> list[Path]:
         """Return the verified backups, oldest first."""

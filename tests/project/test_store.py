@@ -116,6 +116,7 @@ def test_backups_rotate_and_verify(tmp_path):
 def test_failed_backup_keeps_older_ones(tmp_path, monkeypatch):
     folder = tmp_path / "p"
     with Project.create(folder) as project:
+        project.wait_for_backup()
         good = project.backups()
         assert len(good) == 1
         monkeypatch.setattr("app.project.backup.integrity_ok", lambda path: False)
@@ -135,6 +136,7 @@ def test_unchanged_project_is_not_backed_up_again(tmp_path):
     with Project.open(folder) as project:
         project.set_setting("x", 2)
     with Project.open(folder) as project:
+        project.wait_for_backup()
         assert len(project.backups()) == 3
 
 
@@ -177,3 +179,19 @@ def test_data_version_sees_other_writers(tmp_path):
         worker.set_setting("worker", 2)
         assert gui.data_version() != start
         assert gui.get_setting("worker") == 2
+
+
+def test_backup_at_open_runs_in_background(tmp_path):
+    folder = tmp_path / "p"
+    with Project.create(folder) as project:
+        project.wait_for_backup()
+        project.set_setting("x", 1)
+    with Project.open(folder) as project:
+        project.set_setting("during the backup", True)
+        project.wait_for_backup()
+        backups = project.backups()
+        assert len(backups) == 2
+        assert integrity_ok(backups[-1])
+        assert project.backup(wait=False) is None
+        project.wait_for_backup()
+        assert len(project.backups()) == 3
