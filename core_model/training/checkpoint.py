@@ -17,6 +17,7 @@ import datetime as _dt
 import hashlib
 import json
 import logging
+import math
 import os
 import platform
 import shutil
@@ -97,13 +98,27 @@ def save_checkpoint(directory: str | os.PathLike, model: nn.Module, info: Mappin
             "library_versions": library_versions(),
             "weights_sha256": _sha256(weights),
         }
-        (temporary / INFO_FILE).write_text(json.dumps(record, indent=2, allow_nan=True), encoding="utf-8")
+        # Strict JSON: NaN metrics (Corr of a constant prediction) become null,
+        # and values such as paths become strings.
+        text = json.dumps(_finite_or_none(record), indent=2, allow_nan=False, default=str)
+        (temporary / INFO_FILE).write_text(text, encoding="utf-8")
         _replace_directory(temporary, target)
     finally:
         if temporary.exists():
             shutil.rmtree(temporary, ignore_errors=True)
     log.info("saved checkpoint %s", target)
     return target
+
+
+def _finite_or_none(value: Any) -> Any:
+    """Return ``value`` with NaN and Inf floats replaced by None, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {key: _finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(item) for item in value]
+    return value
 
 
 def _replace_directory(source: Path, target: Path) -> None:

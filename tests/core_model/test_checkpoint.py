@@ -71,6 +71,16 @@ def test_overwrite_is_clean(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]
 
 
+def test_json_is_strict(tmp_path):
+    info = dict(INFO, metrics={"valid": {"corr": float("nan"), "mae": 1.0}}, notes=tmp_path)
+    save_checkpoint(tmp_path / "ckpt", tiny_model(), info)
+    text = (tmp_path / "ckpt" / "checkpoint.json").read_text()
+    assert "NaN" not in text
+    record = json.loads(text)
+    assert record["metrics"]["valid"]["corr"] is None
+    assert record["notes"] == str(tmp_path)
+
+
 def test_fills_empty_folder(tmp_path):
     target = tmp_path / "ckpt"
     target.mkdir()
