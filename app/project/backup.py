@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -41,6 +42,19 @@ def integrity_ok(path: Path) -> bool:
     return rows == [("ok",)]
 
 
+def _remove_stale_temporaries(folder: Path, min_age_s: float = 3600.0) -> None:
+    # A process killed mid-backup leaves its temporary copy behind. Copies younger
+    # than an hour may still be written by another process, so they stay.
+    now = time.time()
+    for temp in folder.glob(f".{BACKUP_PREFIX}*.tmp"):
+        try:
+            if now - temp.stat().st_mtime > min_age_s:
+                temp.unlink()
+                log.info("removed stale temporary backup %s", temp)
+        except FileNotFoundError:
+            continue
+
+
 def write_backup(source: sqlite3.Connection, folder: Path, keep: int) -> Path | None:
     """Copy ``source`` into ``folder``, verify it and prune to the newest ``keep`` backups.
 
@@ -48,6 +62,7 @@ def write_backup(source: sqlite3.Connection, folder: Path, keep: int) -> Path | 
     (the failure is logged and the existing backups are kept).
     """
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(folder)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     final = folder / f"{BACKUP_PREFIX}{stamp}{BACKUP_SUFFIX}"
     temp = folder / f".{final.name}.tmp"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
@@ -195,3 +196,17 @@ def test_backup_at_open_runs_in_background(tmp_path):
         assert project.backup(wait=False) is None
         project.wait_for_backup()
         assert len(project.backups()) == 3
+
+
+def test_stale_backup_temporaries_are_removed(tmp_path):
+    folder = tmp_path / "p"
+    with Project.create(folder) as project:
+        project.wait_for_backup()
+        stale = project.backups_dir / ".project-20200101T000000000000Z.sqlite.tmp"
+        fresh = project.backups_dir / ".project-20990101T000000000000Z.sqlite.tmp"
+        stale.write_bytes(b"half a copy")
+        fresh.write_bytes(b"being written")
+        os.utime(stale, (0, 0))
+        project.backup()
+        assert not stale.exists()
+        assert fresh.exists()
