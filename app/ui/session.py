@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -19,6 +20,10 @@ from app.ui.transcript import TranscriptSegment, words_from_store
 logger = logging.getLogger(__name__)
 
 UNREVIEWED = ("unlabeled", "predicted")
+# Descriptions of the store's single-clip review actions; group 1 is the clip id.
+SINGLE_CLIP_ACTION = re.compile(
+    r"^(?:Accept prediction of clip|Label clip|Reject clip|Flag clip|Clear the decision on clip|Edit text of clip) "
+    r"(\d+)\b")
 # Intensities of the 7 class centres, used for the spread of a predicted class distribution.
 CLASS_CENTRES = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
 
@@ -73,6 +78,12 @@ class ProjectSession(QObject):
         self.current_clip_id: int | None = None
         self.annotator = str(project.get_setting("annotator", None) or default_annotator())
         self._videos: dict = {}
+        # Caches rebuilt on reload: clip ids in time order, each clip's position in
+        # that order, per-video clip ids by start time, and per-video timeline arrays.
+        self._ordered_ids: list[int] = []
+        self._order_index: dict[int, int] = {}
+        self._video_clip_ids: dict[int, list[int]] = {}
+        self._timelines: dict = {}
 
     @property
     def folder(self) -> Path:
@@ -85,6 +96,14 @@ class ProjectSession(QObject):
         rows = self.project.list_clips()
         self._videos = {video.id: video for video in self.project.videos()}
         self.model.set_rows(rows)
+        ordered = sorted(rows, key=lambda r: (r.video_id, r.start_s if r.start_s is not None else math.inf, r.id))
+        self._ordered_ids = [r.id for r in ordered]
+        self._order_index = {clip_id: i for i, clip_id in enumerate(self._ordered_ids)}
+        self._video_clip_ids = {}
+        for row in ordered:
+            if row.start_s is not None:
+                self._video_clip_ids.setdefault(row.video_id, []).append(row.id)
+        self._timelines = {}
         logger.info("project %s: %d clips in %d videos", self.folder, len(rows), len(self._videos))
         if self.current_clip_id is not None and self.model.row_of(self.current_clip_id) is None:
             self.current_clip_id = None
@@ -93,7 +112,20 @@ class ProjectSession(QObject):
             self.set_current(rows[0].id)
 
     def refresh_clip(self, clip_id: int) -> None:
-        self.model.replace_row(self.project.clip(clip_id))
+        """Read one clip again after a review action and update its table row and timeline entry."""
+        row = self.project.clip(clip_id)
+        self.model.replace_row(row)
+        cached = self._timelines.get(row.video_id)
+        if cached is not None:
+            data, index_of = cached
+            index = index_of.get(clip_id)
+            if index is not None:
+                data.intensity[index] = _value(row.predicted_intensity)
+                data.band[index] = confidence_band(row.probs, row.confidence)
+                data.label[index] = _value(row.label_intensity)
+                data.gate_val[index] = _value(row.gate_val)
+                data.gate_cls[index] = _value(row.gate_cls)
+                data.status[index] = row.status
         self.clipChanged.emit(clip_id)
 
     def rows(self) -> list:
@@ -118,11 +150,23 @@ class ProjectSession(QObject):
             self.currentClipChanged.emit(clip_id)
 
     def video_clips(self, video_id: int) -> list:
-        return sorted((row for row in self.rows() if row.video_id == video_id and row.start_s is not None),
-                      key=lambda row: row.start_s)
+        """Return the timed clips of one video, sorted by start time."""
+        return [self.clip(clip_id) for clip_id in self._video_clip_ids.get(video_id, [])]
 
     def timeline_data(self, video_id: int):
-        """Return the TimelineData of one video's clips, sorted by start time."""
+        """Return the TimelineData of one video's clips, sorted by start time.
+
+        The arrays are built once per reload and updated in place by
+        ``refresh_clip``, so a review action does not rebuild them.
+        """
+        cached = self._timelines.get(video_id)
+        if cached is None:
+            data = self._build_timeline_data(video_id)
+            cached = (data, {int(clip_id): i for i, clip_id in enumerate(data.clip_ids)})
+            self._timelines[video_id] = cached
+        return cached[0]
+
+    def _build_timeline_data(self, video_id: int):
         import numpy as np
 
         from app.ui.timeline_data import TimelineData
@@ -137,15 +181,18 @@ class ProjectSession(QObject):
             label=np.array([_value(c.label_intensity) for c in clips], dtype=np.float64),
             gate_val=np.array([_value(c.gate_val) for c in clips], dtype=np.float64),
             gate_cls=np.array([_value(c.gate_cls) for c in clips], dtype=np.float64),
-            status=tuple(c.status for c in clips),
+            status=np.array([c.status for c in clips], dtype=object),
         )
 
     def transcript_segments(self, clip_id: int, neighbours: int = 1) -> list[TranscriptSegment]:
         """Return the segments of ``clip_id`` and up to ``neighbours`` clips on each side in its video."""
         current = self.clip(clip_id)
-        clips = self.video_clips(current.video_id) or [current]
-        position = next((i for i, c in enumerate(clips) if c.id == clip_id), 0)
-        chosen = clips[max(0, position - neighbours): position + neighbours + 1]
+        ids = self._video_clip_ids.get(current.video_id, [])
+        if clip_id in ids:
+            position = ids.index(clip_id)
+            chosen = [self.clip(i) for i in ids[max(0, position - neighbours): position + neighbours + 1]]
+        else:
+            chosen = [current]
         return [
             TranscriptSegment(c.id, c.start_s, c.end_s, c.text, words_from_store(c.words, c.text),
                               c.is_machine_draft, c.id == clip_id)
@@ -154,29 +201,24 @@ class ProjectSession(QObject):
 
     # Navigation ----------------------------------------------------------------
 
-    def _time_ordered(self) -> list:
-        return sorted(self.rows(), key=lambda r: (r.video_id, r.start_s if r.start_s is not None else math.inf, r.id))
-
     def neighbour_clip(self, step: int) -> int | None:
         """Return the id of the clip ``step`` places after (or before) the current one in time order."""
-        ordered = self._time_ordered()
-        if not ordered:
+        ids = self._ordered_ids
+        if not ids:
             return None
-        ids = [r.id for r in ordered]
-        if self.current_clip_id not in ids:
+        if self.current_clip_id not in self._order_index:
             return ids[0]
-        position = ids.index(self.current_clip_id) + step
+        position = self._order_index[self.current_clip_id] + step
         return ids[position] if 0 <= position < len(ids) else None
 
     def next_unreviewed(self) -> int | None:
         """Return the next clip after the current one (wrapping) that has no human decision."""
-        ordered = self._time_ordered()
-        ids = [r.id for r in ordered]
-        start = ids.index(self.current_clip_id) + 1 if self.current_clip_id in ids else 0
-        for offset in range(len(ordered)):
-            row = ordered[(start + offset) % len(ordered)]
-            if row.status in UNREVIEWED and row.id != self.current_clip_id:
-                return row.id
+        ids = self._ordered_ids
+        start = self._order_index.get(self.current_clip_id, -1) + 1
+        for offset in range(len(ids)):
+            clip_id = ids[(start + offset) % len(ids)]
+            if clip_id != self.current_clip_id and self.clip(clip_id).status in UNREVIEWED:
+                return clip_id
         return None
 
     def least_confident_unreviewed(self) -> int | None:
@@ -223,15 +265,29 @@ class ProjectSession(QObject):
         self.project.edit_text(clip_id, text, self.annotator)
         self.refresh_clip(clip_id)
 
-    def undo(self):
-        result = self.project.undo()
-        self.reload()
-        return result
+    def undo(self) -> str | None:
+        """Undo the latest action and return its description (None when there is nothing to undo)."""
+        description = self.project.undo()
+        self._refresh_after_history(description)
+        return description
 
-    def redo(self):
-        result = self.project.redo()
-        self.reload()
-        return result
+    def redo(self) -> str | None:
+        """Redo the earliest undone action and return its description (None when there is nothing to redo)."""
+        description = self.project.redo()
+        self._refresh_after_history(description)
+        return description
+
+    def _refresh_after_history(self, description: str | None) -> None:
+        # NOTE: the store reports an undone action only by its description. Single-clip
+        # review actions name their clip ("Label clip 12 as +1.00"), so only that row is
+        # read again; any other action (bulk accept, import, moved bounds) reloads all clips.
+        if description is None:
+            return
+        match = SINGLE_CLIP_ACTION.match(description)
+        if match and int(match.group(1)) in self._order_index:
+            self.refresh_clip(int(match.group(1)))
+        else:
+            self.reload()
 
     def count_bulk_accept(self, min_confidence: float) -> int:
         return int(self.project.count_bulk_accept(min_confidence))

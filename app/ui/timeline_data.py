@@ -24,12 +24,13 @@ class TimelineData:
     label: np.ndarray
     gate_val: np.ndarray
     gate_cls: np.ndarray
-    status: tuple[str, ...]
+    status: np.ndarray  # (N,) object array of status names
 
     @classmethod
     def empty(cls) -> "TimelineData":
         nothing = np.zeros(0)
-        return cls(np.zeros(0, dtype=np.int64), nothing, nothing, nothing, nothing, nothing, nothing, nothing, ())
+        return cls(np.zeros(0, dtype=np.int64), nothing, nothing, nothing, nothing, nothing, nothing, nothing,
+                   np.zeros(0, dtype=object))
 
 
 def step_xy(start: np.ndarray, end: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -81,6 +81,10 @@ def test_review_keys_change_store_and_undo(qtbot, window):
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert project.clip(second).status == "predicted"
     assert project.clip(second).label_intensity is None
+    assert window.session.clip(second).status == "predicted"
+    timeline_ids = window.timeline.data.clip_ids.tolist()
+    assert second in timeline_ids
+    assert window.timeline.data.status[timeline_ids.index(second)] == "predicted"
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert project.clip(first).label_intensity == 3.0
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier)
@@ -126,6 +130,10 @@ def test_bulk_accept_preview_and_apply(qtbot, window):
     statuses = window.session.project.status_counts()
     assert statuses["accepted"] == 2
     assert statuses["predicted"] == 1
+    assert [row.status for row in window.session.rows()].count("accepted") == 2
+    window.undo()
+    assert window.session.project.status_counts()["accepted"] == 0
+    assert [row.status for row in window.session.rows()].count("accepted") == 0
 
 
 def test_broken_video_shows_error_and_app_stays_usable(qtbot, window, tmp_path):
