@@ -154,12 +154,15 @@ class _SphinxAligner:
         )
         self.frame_rate = int(self.decoder.config["frate"])
         self.lock = threading.Lock()
+        # Words added with guessed pronunciations stay in the decoder's dictionary.
+        self.guessed: set[str] = set()
 
     def lookup(self, spelling: str) -> str | None:
         return self.decoder.lookup_word(spelling)
 
     def add_guess(self, spelling: str, phones: str) -> None:
         self.decoder.add_word(spelling, phones, True)
+        self.guessed.add(spelling)
 
     def segments(self, pcm: bytes, text: str) -> list[_Segment] | None:
         """Align `text` to 16-bit PCM; None when the decoder finds no path."""
@@ -274,8 +277,8 @@ def _dictionary_tokens(words: list[str], aligner: _SphinxAligner) -> tuple[list[
             continue
         for piece in pieces:
             spelling = dictionary_form(piece, aligner.lookup)
-            guessed = spelling is None
-            if guessed:
+            guessed = spelling is None or spelling in aligner.guessed
+            if spelling is None:
                 spelling = piece
                 phones = guess_pronunciation(piece, aligner.lookup)
                 aligner.add_guess(spelling, phones)

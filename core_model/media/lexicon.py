@@ -94,6 +94,7 @@ def tokens_for_alignment(word: str) -> list[str]:
     ascii_text = folded.encode("ascii", "ignore").decode("ascii").lower()
     ascii_text = re.sub(r"(?<=[0-9])\.(?=[0-9])", " point ", ascii_text)
     # Both sides of a spoken dot have two letters or more, so "u.s." stays letters.
+    # NOTE: a sentence typed without a space after its full stop ("end.The") gets a spoken "dot" too.
     ascii_text = re.sub(r"(?<=[a-z0-9]{2})\.(?=[a-z]{2})", " dot ", ascii_text)
     ascii_text = ascii_text.replace("@", " at ")
     tokens: list[str] = []

@@ -271,3 +271,16 @@ def test_dropped_word_is_interpolated(mosi_clips):
     assert partial.words[4].end_s <= partial.words[5].start_s
     assert partial.confidence < full.confidence
     assert any("dropped 1 of" in message for message in warnings)
+
+
+def test_guessed_word_is_stable_across_calls(audiobook):
+    start, end, text = srt_cues(AUDIOBOOK_SRT)[0]
+    window = audiobook[int((start - 0.2) * 16000) : int((end + 0.2) * 16000)]
+    first = align_words(window, text)
+    second = align_words(window, text)
+
+    # "audiobook" is not in CMUdict, so its pronunciation is guessed as audio + book.
+    assert first.words[1].text == "audiobook"
+    assert first.words[1].confidence <= AlignConfig().guessed_word_weight
+    assert second.words == first.words
+    assert second.confidence == first.confidence
