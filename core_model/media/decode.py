@@ -444,11 +444,13 @@ def frame_timestamps(path: str | Path) -> np.ndarray:
             raise NoVideoStreamError(f"{path} has no video stream; treat its visual modality as missing.")
         origin = _origin_s(container)
         times = []
+        last_end = 0.0  # end of the latest frame: a slideshow's last frame can last seconds
         try:
             for packet in container.demux(stream):
                 if packet.pts is None or packet.size == 0 or packet.is_discard:
                     continue
                 times.append(float(packet.pts * stream.time_base) - origin)
+                last_end = max(last_end, float((packet.pts + (packet.duration or 0)) * stream.time_base) - origin)
         except av.error.FFmpegError as error:
             raise TruncatedMediaError(
                 f"Reading the video packets of {path} failed: the file is truncated or damaged. "
@@ -456,10 +458,9 @@ def frame_timestamps(path: str | Path) -> np.ndarray:
             ) from error
         declared_end = _stream_end_s(stream, origin)
     times = np.sort(np.asarray(times, dtype=np.float64))
-    last = times[-1] if times.size else 0.0
-    if declared_end is not None and last < declared_end - TRUNCATION_TOLERANCE_S:
+    if declared_end is not None and last_end < declared_end - TRUNCATION_TOLERANCE_S:
         raise TruncatedMediaError(
-            f"The video packets of {path} end at {last:.2f} s but the file declares {declared_end:.2f} s: "
+            f"The video packets of {path} end at {last_end:.2f} s but the file declares {declared_end:.2f} s: "
             f"the file is truncated or damaged. Copy or download it again."
         )
     return times
@@ -522,20 +523,20 @@ def iter_frames(
         _seek(container, stream, start)
         frames = _decode_video(container, stream, path)
         if fps is None:
-            last_time = None
+            last_end = None
             for frame_time, frame in frames:
-                last_time = frame_time
+                last_end = frame_time + _frame_duration_s(frame, math.inf)
                 if frame_time >= stop:
                     break
                 if frame_time >= start:
                     yield frame_time, _to_rgb(frame, max_side)
         else:
-            last_time = yield from _sample_frames(frames, fps, start, stop, max_side, stream_has_end)
+            last_end = yield from _sample_frames(frames, fps, start, stop, max_side, stream_has_end)
 
-    if last_time is not None and declared_end is not None and math.isfinite(stop):
-        if last_time < stop - TRUNCATION_TOLERANCE_S:
+    if last_end is not None and declared_end is not None and math.isfinite(stop):
+        if last_end < stop - TRUNCATION_TOLERANCE_S:
             raise TruncatedMediaError(
-                f"The video of {path} ends at {last_time:.2f} s but the file declares {stop:.2f} s: "
+                f"The video of {path} ends at {last_end:.2f} s but the file declares {stop:.2f} s: "
                 f"the file is truncated or damaged. Copy or download it again."
             )
 
@@ -555,7 +556,7 @@ def _decode_video(container, stream, path: Path) -> Iterator[tuple[float, av.Vid
 
 
 def _frame_duration_s(frame: av.VideoFrame, fps: float) -> float:
-    """Return how long `frame` is shown: its own duration, else one sampling step."""
+    """Return how long `frame` is shown: its own duration, else one step at `fps` (0 for infinite fps)."""
     duration = getattr(frame, "duration", None)
     if duration and frame.time_base is not None:
         return float(duration * frame.time_base)
@@ -563,7 +564,7 @@ def _frame_duration_s(frame: av.VideoFrame, fps: float) -> float:
 
 
 def _sample_frames(frames, fps: float, start: float, stop: float, max_side: int | None, stream_has_end: bool):
-    """Yield (sample time, RGB) on the grid start + k / fps below `stop`; return the last frame time.
+    """Yield (sample time, RGB) on the grid start + k / fps below `stop`; return the last frame's end time.
 
     Without `stream_has_end` (Matroska stores no stream duration), `stop` may
     be the container's end, which longer audio can set, so sampling also ends
@@ -574,13 +575,13 @@ def _sample_frames(frames, fps: float, start: float, stop: float, max_side: int 
     index = 0
     previous: tuple[float, av.VideoFrame] | None = None
     previous_rgb: np.ndarray | None = None
-    last_time = None
+    last_end = None
 
     def sample_time(k: int) -> float:
         return start + k / fps
 
     for frame_time, frame in frames:
-        last_time = frame_time
+        last_end = frame_time + _frame_duration_s(frame, math.inf)
         # Every grid time before this frame's timestamp shows the previous frame
         # (or this one, when it is the first frame of the file).
         while sample_time(index) < stop and sample_time(index) < frame_time - epsilon:
@@ -603,4 +604,4 @@ def _sample_frames(frames, fps: float, start: float, stop: float, max_side: int 
                 previous_rgb = _to_rgb(previous[1], max_side)
             yield sample_time(index), previous_rgb
             index += 1
-    return last_time
+    return last_end

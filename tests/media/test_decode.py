@@ -366,3 +366,30 @@ def test_cover_art_is_not_video(tmp_path):
     assert len(decode_audio(path)) / 16000 == pytest.approx(1.0, abs=0.1)
     with pytest.raises(NoVideoStreamError):
         list(iter_frames(path))
+
+
+def test_slideshow_long_last_frame(tmp_path):
+    """A last frame shown for 3 s is not mistaken for a truncated file."""
+    path = tmp_path / "slides.mp4"
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=1)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.time_base = Fraction(1, 1000)
+        packets = []
+        for index, time_s in enumerate([0.0, 1.0, 2.0]):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 60 * index, dtype=np.uint8), format="rgb24")
+            frame.pts = round(time_s * 1000)
+            frame.time_base = Fraction(1, 1000)
+            packets.extend(stream.encode(frame))
+        packets.extend(stream.encode(None))
+        for packet in packets:
+            packet.duration = round(1 / packet.time_base)  # one second
+        packets[-1].duration = round(3 / packets[-1].time_base)
+        for packet in packets:
+            container.mux(packet)
+
+    assert probe(path).video_duration_s == pytest.approx(5.0)
+    assert frame_timestamps(path).tolist() == pytest.approx([0.0, 1.0, 2.0])
+    samples = list(iter_frames(path, fps=1.0))
+    assert [time_s for time_s, _ in samples] == pytest.approx([0.0, 1.0, 2.0, 3.0, 4.0])
+    assert [time_s for time_s, _ in iter_frames(path)] == pytest.approx([0.0, 1.0, 2.0])
