@@ -28,9 +28,9 @@ logger = logging.getLogger(__name__)
 Lookup = Callable[[str], "str | None"]
 
 # Apostrophe-free spellings, as in CMU-MOSI transcripts (IM, DONT), whose
-# contraction is far more likely than the CMUdict entry of the same letters
-# ("im" is in CMUdict as IH M, "hell" would be wrong for "he'll", so that one
-# is not listed).
+# contraction is far more likely than the CMUdict entry of the same letters.
+# For example "im" is in CMUdict as IH M. Ambiguous ones such as "hell" for
+# "he'll" are not listed.
 _PREFERRED_CONTRACTIONS = {
     "im": "i'm", "ive": "i've", "youre": "you're", "theyre": "they're",
     "youve": "you've", "theyve": "they've", "weve": "we've", "youll": "you'll",
@@ -50,7 +50,7 @@ _ONES = (
 ).split()
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 
-# Spelling rules, longest pattern first at each position. Values are ARPAbet.
+# Spelling rules with ARPAbet values. The first matching pattern wins, so longer ones come first.
 _GRAPHEME_RULES: tuple[tuple[str, str], ...] = (
     ("tion", "SH AH N"), ("sion", "ZH AH N"), ("ough", "AO"), ("igh", "AY"),
     ("tch", "CH"), ("sch", "S K"), ("ch", "CH"), ("sh", "SH"), ("th", "TH"),
