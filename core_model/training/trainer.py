@@ -282,8 +282,12 @@ class Trainer:
                 self._emit(TrainingEvent("step", self.phase, epoch, config.epochs, step, total_steps, losses))
             means = {name: value / len(loader) for name, value in sums.items()}
             self._check_cancel(best_state)
-            metrics = evaluate(self.model, valid, self.dims, batch_size=config.eval_batch_size,
-                               device=self.device, bf16=config.bf16, cancel=self.cancel)
+            try:
+                metrics = evaluate(self.model, valid, self.dims, batch_size=config.eval_batch_size,
+                                   device=self.device, bf16=config.bf16, cancel=self.cancel)
+            except TrainingCancelled:
+                self._check_cancel(best_state)
+                raise
             score = metrics[config.select_metric]
             if is_better(config.select_metric, score, best_metrics.get(config.select_metric)):
                 best_epoch, best_metrics = epoch, metrics

@@ -156,3 +156,32 @@ def test_model_sized_from_data():
     fitted = fit_to_capacity(longer, config)
     assert fitted[0].text.shape == (3, 8)
     assert longer[0].text.shape == (7, 8)
+
+
+class CountdownToken:
+    """A cancel token that reports cancellation from its n-th is_set() call on."""
+
+    def __init__(self, calls_before_cancel):
+        self.remaining = calls_before_cancel
+
+    def is_set(self):
+        self.remaining -= 1
+        return self.remaining < 0
+
+
+def test_cancel_during_validation(data, tmp_path):
+    train, valid = data
+    model = tiny_model()
+    # Per epoch: 2 steps, 1 check before validation, 1 validation batch.
+    # The 8th call is epoch 2's validation, so epoch 1 stays the best.
+    token = CountdownToken(calls_before_cancel=7)
+    trainer = Trainer(model, TrainConfig(epochs=3, **FAST), DIMS, cancel=token,
+                      checkpoint_dir=tmp_path / "ckpt", checkpoint_info={"preset": "synthetic"})
+    with pytest.raises(TrainingCancelled):
+        trainer.fit(train[:32], valid[:8])
+    from core_model.training.checkpoint import load_checkpoint
+
+    saved, info = load_checkpoint(tmp_path / "ckpt")
+    assert info["best_epoch"] == 1
+    for key, value in saved.state_dict().items():
+        assert torch.equal(value, model.state_dict()[key]), key
