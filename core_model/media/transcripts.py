@@ -92,9 +92,11 @@ def normalize_words(text: str) -> list[str]:
     """Split transcript text into lower-case words, keeping inner apostrophes.
 
     Markup tags and bracketed sound labels ([Music]) are dropped, and a
-    typographic apostrophe becomes "'". MOSI's upper-case spellings without apostrophes (IM,
-    DONT) stay as written, lower-cased. NOTE: scripts written without spaces
-    (Chinese, Japanese) come back as one word per run of characters.
+    typographic apostrophe becomes "'". MOSI's upper-case spellings without
+    apostrophes (IM, DONT) stay as written, lower-cased.
+
+    NOTE: scripts written without spaces (Chinese, Japanese) come back as one
+    word per run of characters.
     """
     text = _strip_markup(text)
     text = _SOUND_LABEL.sub(" ", text)
@@ -127,6 +129,8 @@ def read_transcript(
     raw = path.read_bytes()
     text, used_encoding = decode_text(raw, path, encoding)
     fmt = format or _EXTENSION_FORMATS.get(path.suffix.lower()) or _sniff_format(text)
+    if format is None and fmt == "text":
+        fmt = _sniff_format(text)  # subtitles are often saved as .txt
     if fmt == "eaf":
         return read_eaf(path, tier=tier)
 

@@ -229,3 +229,12 @@ def test_vtt_two_timed_lines_in_one_cue(tmp_path):
     assert [word.text for word in words] == ["one", "two", "three", "four"]
     assert [word.start_s for word in words] == pytest.approx([1.0, 1.5, 2.0, 2.5])
     assert [word.end_s for word in words] == pytest.approx([1.5, 2.0, 2.5, 3.0])
+
+
+def test_subtitles_saved_as_txt(tmp_path):
+    path = tmp_path / "captions.txt"
+    path.write_bytes(AUDIOBOOK_SRT.read_bytes())
+    transcript = read_transcript(path)
+    assert transcript.format == "srt"
+    assert len(transcript.cues) == 37
+    assert read_transcript(path, format="text").cues[0].start_s is None
