@@ -105,7 +105,10 @@ def segment_clips(
     if not duration_s > 0 or not math.isfinite(duration_s):
         raise ValueError(f"duration_s must be a positive number of seconds, got {duration_s!r}")
     if not max_clip_s > min_clip_s >= 0:
-        raise ValueError(f"need max_clip_s > min_clip_s >= 0, got max_clip_s={max_clip_s!r}, min_clip_s={min_clip_s!r}")
+        raise ValueError(
+            f"max_clip_s must be larger than min_clip_s, and min_clip_s at least 0; "
+            f"got max_clip_s={max_clip_s!r}, min_clip_s={min_clip_s!r}"
+        )
 
     if transcript is not None and transcript.has_times:
         spans = _sentence_spans(transcript, merge_gap_s, max_clip_s)
