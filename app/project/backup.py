@@ -1,8 +1,8 @@
 """Rotating backups of project.sqlite taken with SQLite's online backup API.
 
 Each backup is written to a temporary file, checked with ``PRAGMA
-integrity_check`` and only then renamed into place; old backups are pruned
-after a new one is verified, so a damaged copy never displaces a good one.
+integrity_check`` and only then renamed into place. Old backups are pruned
+only after a new one is verified, so a damaged copy never displaces a good one.
 """
 
 from __future__ import annotations
