@@ -127,7 +127,7 @@ def segment_clips(
     else:
         spans = _merge_close(spans, merge_gap_s, max_clip_s)
     spans = _absorb_short(spans, min_clip_s, max_clip_s, merge_gap_s)
-    clips = [part for span in spans for part in _split_long(span, max_clip_s)]
+    clips = [part for span in spans for part in _split_long(span, max_clip_s, audio)]
     logger.info("Cut %.2f s into %d clips from %s", duration_s, len(clips), source)
     return clips
 
@@ -206,9 +206,40 @@ def _absorb_short(spans, min_clip_s: float, max_clip_s: float, gap_s: float):
     return result
 
 
-def _split_long(span: tuple[float, float], max_clip_s: float) -> list[tuple[float, float]]:
-    # TODO: split at the quietest moment or a word boundary instead of into equal parts.
+def _split_long(
+    span: tuple[float, float], max_clip_s: float, audio: np.ndarray | None = None
+) -> list[tuple[float, float]]:
+    """Split a span longer than `max_clip_s` into parts of at most `max_clip_s`.
+
+    With 16 kHz `audio`, each cut goes to the quietest 20 ms between half and
+    all of `max_clip_s` after the previous cut, which is usually a pause
+    between words. Without audio the parts are equal.
+
+    TODO: split transcript cues at word boundaries when the cues have word times.
+    """
     start, end = span
-    parts = max(1, math.ceil((end - start) / max_clip_s - 1e-9))
-    step = (end - start) / parts
-    return [(start + k * step, end if k == parts - 1 else start + (k + 1) * step) for k in range(parts)]
+    if end - start <= max_clip_s:
+        return [span]
+    if audio is None:
+        parts = math.ceil((end - start) / max_clip_s - 1e-9)
+        step = (end - start) / parts
+        return [(start + k * step, end if k == parts - 1 else start + (k + 1) * step) for k in range(parts)]
+
+    frame = VAD_SAMPLE_RATE // 50  # 20 ms
+    pieces = []
+    while end - start > max_clip_s:
+        # Cut between half and all of max_clip_s, leaving at least a quarter of it after the cut.
+        low = start + max_clip_s / 2
+        high = min(start + max_clip_s, end - max_clip_s / 4)
+        first, last = int(low * VAD_SAMPLE_RATE) // frame, int(high * VAD_SAMPLE_RATE) // frame
+        window = audio[first * frame : last * frame]
+        frames = window.size // frame  # fewer than last - first where the audio ends early
+        if frames == 0:
+            cut = start + max_clip_s
+        else:
+            energy = (window[: frames * frame].reshape(frames, frame).astype(np.float64) ** 2).mean(axis=1)
+            cut = (first + int(np.argmin(energy)) + 0.5) * frame / VAD_SAMPLE_RATE
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, end))
+    return pieces

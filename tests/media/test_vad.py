@@ -106,3 +106,24 @@ def test_clips_reject_bad_arguments():
         segment_clips(0.0)
     with pytest.raises(ValueError, match="max_clip_s"):
         segment_clips(10.0, max_clip_s=1.0, min_clip_s=2.0)
+
+
+def test_long_speech_cut_at_pauses(mosi_audio):
+    clips = segment_clips(12.3, audio=mosi_audio, max_clip_s=4.0)
+    frame = 320  # 20 ms
+    energy = np.array([float(np.mean(mosi_audio[k : k + frame] ** 2)) for k in range(0, len(mosi_audio) - frame, frame)])
+    for (_, cut), (start, _) in zip(clips, clips[1:]):
+        assert cut - start < 1e-9  # consecutive parts of one speech span touch
+        cut_energy = energy[int(cut * 16000) // frame]
+        assert cut_energy < np.median(energy), f"cut at {cut:.2f} s is louder than the median frame"
+    assert all(end - start <= 4.0 + 1e-9 for start, end in clips)
+
+
+def test_long_cue_split_with_short_audio():
+    """Audio that ends early (a shorter audio track) still gives clips within the limit."""
+    transcript = Transcript([Cue(0.0, 30.0, "one long caption")], None, "srt")
+    audio = np.zeros(16000 * 10, dtype=np.float32)
+    clips = segment_clips(30.0, transcript, audio, max_clip_s=8.0)
+    assert clips[0][0] == 0.0
+    assert clips[-1][1] == 30.0
+    assert all(end - start <= 8.0 + 1e-9 for start, end in clips)
