@@ -99,7 +99,8 @@ def segment_clips(
     the whole file. Speech spans closer than `merge_gap_s` are joined while
     the result stays within `max_clip_s`. Then spans shorter than
     `min_clip_s` are joined to a close neighbour where possible, and spans
-    longer than `max_clip_s` are split into equal parts. Clips never overlap.
+    longer than `max_clip_s` are split at quiet moments of `audio` (into
+    equal parts without audio). Clips never overlap.
     Audio without speech gives no clips.
     """
     if not duration_s > 0 or not math.isfinite(duration_s):
