@@ -307,8 +307,8 @@ def test_attention_maps_respect_masks(improved):
 
 def test_sdpa_matches_plain_attention():
     torch.manual_seed(4)
-    q, k, v = (torch.randn(2, 3, 2, 9, 8) for _ in range(3))
-    keep = torch.rand(2, 3, 1, 9, 9) > 0.4
+    q, k, v = (torch.randn(6, 2, 9, 8) for _ in range(3))  # (K*B, H, T, Dh)
+    keep = torch.rand(6, 1, 9, 9) > 0.4
     keep |= torch.eye(9, dtype=torch.bool)
     bias = keep_to_bias(keep)
     expected, _ = attention_plain(q, k, v, bias, 0.0, False)
