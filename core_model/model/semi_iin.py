@@ -143,12 +143,7 @@ class SemiIIN(nn.Module):
             x = batch.features(modality)  # (B, L, D)
             frames = batch.lengths(modality).to(device=x.device, dtype=torch.int64).clamp(min=0, max=x.shape[1])
             encoder = self.encoders[modality]
-            step_lengths = encoder.lengths(frames)
-            count = step_lengths[-1]  # (B,)
-            valid = None
-            if bool((frames < x.shape[1]).any()):
-                valid = (torch.arange(x.shape[1], device=x.device)[None, :] < frames[:, None])[:, :, None]  # (B, L, 1)
-            x = self._input_dropout(x, valid)
+            count = encoder.lengths(frames)[-1]  # (B,) tokens per sample
             width = int(count.max()) if count.numel() else 0
             capacity = self.config.token_capacity(modality)
             if width > capacity:
@@ -158,9 +153,20 @@ class SemiIIN(nn.Module):
                     f"model has position slots for {capacity} ({self.config.fixed_lengths[modality]} frames); "
                     f"cut the input to {self.config.fixed_lengths[modality]} frames"
                 )
+            lengths[modality] = count
+            if width == 0:
+                # No sample has this modality. One zero frame keeps the encoder
+                # in the autograd graph (DistributedDataParallel expects every
+                # parameter to get a gradient) at almost no cost.
+                tokens[modality] = encoder(x.new_zeros(x.shape[0], 1, x.shape[2]), None)[:, :0]
+                continue
+
+            valid = None
+            if bool((frames < x.shape[1]).any()):
+                valid = (torch.arange(x.shape[1], device=x.device)[None, :] < frames[:, None])[:, :, None]  # (B, L, 1)
+            x = self._input_dropout(x, valid)
             encoded = encoder(x, frames)  # (B, >=width, D)
             tokens[modality] = encoded[:, :width]
-            lengths[modality] = count
         return tokens, lengths
 
     # ------------------------------------------------------------- forward

@@ -271,6 +271,17 @@ def test_missing_modality_gives_finite_outputs(improved, missing):
             assert torch.isfinite(parameter.grad).all(), f"non-finite gradient in {name}"
 
 
+def test_absent_modality_keeps_encoder_gradient(improved):
+    # The whole batch lacks audio, yet every parameter gets a (zero) gradient.
+    batch = make_batch({"audio": [0, 0], "text": [6, 2], "visual": [5, 3]})
+    improved.train()
+    out = improved(batch)
+    (out.intensity.sum() + out.logits.sum()).backward()
+    for weight in improved.encoders["audio"].weights:
+        assert weight.grad is not None
+        assert torch.count_nonzero(weight.grad) == 0
+
+
 def test_only_one_modality_present(improved):
     batch = make_batch({"audio": [0], "text": [0], "visual": [4]})
     with torch.no_grad():
