@@ -52,12 +52,14 @@ def register(subparsers) -> None:
     parser.add_argument("--transcripts", type=Path, default=None,
                         help="folder with a transcript per video named after it (NAME.srt, .vtt, .eaf or .txt); "
                              "default: look next to each video")
+
     parser.add_argument("--labels", type=Path, default=None, metavar="LABEL_CSV",
                         help="MMSA/M-SENA label.csv (video_id, clip_id, text, label, mode): use each row's text as "
                              "the transcript, analyse each file as one clip, and write label and split to index.csv. "
                              "A file matches a row as VIDEO_ID/CLIP_ID.mp4 (the MMSA Raw layout) or VIDEO_ID_CLIP_ID.mp4")
     parser.add_argument("--single-clip", action="store_true",
                         help="analyse each file as one clip instead of cutting it at transcript cues or pauses")
+
     parser.add_argument("--shard", type=_parse_shard, default=(0, 1), metavar="i/n",
                         help="process only videos i, i+n, i+2n, ... of the sorted list (0 <= i < n)")
     parser.add_argument("--face-fps", type=float, default=5.0, help="face crops sampled per second (default: 5)")
@@ -65,10 +67,16 @@ def register(subparsers) -> None:
                         help="torch threads per process during analysis (default: 1; run shards for more cores)")
     parser.add_argument("--allow-missing", action="store_true",
                         help="flag a modality as missing when its encoder is unavailable, instead of stopping")
+
+    parser.add_argument("--roberta", default=None,
+                        help="paper preset: RoBERTa-large folder or Hugging Face id (default: roberta-large)")
+    parser.add_argument("--hubert", default=None,
+                        help="paper preset: HuBERT-large folder or Hugging Face id")
     parser.add_argument("--fabnet-folder", type=Path, default=None,
                         help="paper preset: folder with FAb-Net encoder weights (fabnet_encoder.safetensors)")
     parser.add_argument("--allow-download", action="store_true",
                         help="paper preset: let transformers download RoBERTa and HuBERT weights")
+
     parser.set_defaults(func=run)
 
 
@@ -160,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
 
     options = {"allow_missing": args.allow_missing}
     if args.preset == "paper":
-        options.update(fabnet_folder=args.fabnet_folder, allow_download=args.allow_download)
+        options.update(roberta=args.roberta, hubert=args.hubert, fabnet_folder=args.fabnet_folder,
+                       allow_download=args.allow_download)
     preset = get_preset(args.preset, **options)
     cache = FeatureCache(args.out, preset.name, preset.dims)
     shard_index, shard_count = args.shard

@@ -19,11 +19,17 @@ from torch import nn
 
 from core_model.errors import DataError, ModelNotFoundError
 from core_model.features.base import AUDIO_SAMPLE_RATE, check_features
-from core_model.features.transformer_words import TransformerWordEncoder, load_word_encoder
+from core_model.features.transformer_words import (
+    TransformerWordEncoder,
+    check_local_source,
+    describe_load_failure,
+    load_word_encoder,
+)
 
 log = logging.getLogger(__name__)
 
 ROBERTA_ID = "roberta-large"
+# NOTE: which HuBERT-large checkpoint the paper used is not stated here; pass hubert= to use another.
 HUBERT_ID = "facebook/hubert-large-ls960-ft"
 FABNET_ID = "FAb-Net (Wiles, Koepke and Zisserman, BMVC 2018)"
 FABNET_FILE = "fabnet_encoder.safetensors"
@@ -87,14 +93,14 @@ def load_hubert(source: str | Path = HUBERT_ID, *, allow_download: bool = False)
     """Load HuBERT-large and its feature extractor from a folder or the Hugging Face cache."""
     from transformers import HubertModel, Wav2Vec2FeatureExtractor
 
+    check_local_source(str(source), HUBERT_ID, _download_hint(HUBERT_ID))
     local_only = not allow_download
     try:
         extractor = Wav2Vec2FeatureExtractor.from_pretrained(str(source), local_files_only=local_only)
         model = HubertModel.from_pretrained(str(source), local_files_only=local_only)
     except (OSError, ValueError) as exc:
-        raise ModelNotFoundError(
-            f"model {HUBERT_ID} could not be loaded from {str(source)!r}: {_first_line(exc)}. {_download_hint(HUBERT_ID)}"
-        ) from exc
+        reason = describe_load_failure(str(source), HUBERT_ID, exc, allow_download)
+        raise ModelNotFoundError(f"{reason}. {_download_hint(HUBERT_ID)}") from exc
     if int(extractor.sampling_rate) != AUDIO_SAMPLE_RATE:
         raise ModelNotFoundError(
             f"{source}: feature extractor expects {extractor.sampling_rate} Hz audio, not {AUDIO_SAMPLE_RATE} Hz; "
@@ -221,4 +227,4 @@ def load_fabnet(folder: str | Path | None) -> FabNetEncoder:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__

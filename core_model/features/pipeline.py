@@ -216,6 +216,7 @@ def _untimed_sources(duration_s: float, speech: np.ndarray | None, text: str) ->
     """Clip a transcript without times: one clip for short media, else align it whole and cut by voice activity."""
     if duration_s <= MAX_CLIP_S or speech is None:
         return [_ClipSource(0.0, duration_s, text, None)]
+    # NOTE: the whole text is aligned in one pass; very long transcripts may align poorly or slowly.
     alignment = align_words(speech, text, 0.0)
     spans = segment_clips(duration_s, audio=speech)
     sources = []

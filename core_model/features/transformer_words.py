@@ -147,14 +147,13 @@ def load_word_encoder(
     from transformers import AutoModel, AutoTokenizer
 
     source = str(folder)
+    check_local_source(source, model_id, how_to_provide)
     local_only = not allow_download
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only, **(tokenizer_options or {}))
         model = AutoModel.from_pretrained(source, local_files_only=local_only)
     except (OSError, ValueError) as exc:
-        raise ModelNotFoundError(
-            f"model {model_id} could not be loaded from {source!r}: {_first_line(exc)}. {how_to_provide}"
-        ) from exc
+        raise ModelNotFoundError(f"{describe_load_failure(source, model_id, exc, allow_download)}. {how_to_provide}") from exc
     if not getattr(tokenizer, "is_fast", False):
         raise ModelNotFoundError(
             f"model {model_id} at {source!r} has no fast tokenizer (tokenizer.json), which word alignment needs. "
@@ -170,6 +169,28 @@ def load_word_encoder(
     return TransformerWordEncoder(model, tokenizer, identifier=identifier, layers=layers)
 
 
+def check_local_source(source: str, model_id: str, how_to_provide: str) -> None:
+    """Raise ModelNotFoundError when ``source`` is written as a path but no such folder exists.
+
+    transformers would treat it as a Hugging Face id and report an invalid repository name.
+    """
+    looks_like_path = source.startswith((".", "~", "/")) or "\\" in source or source.count("/") > 1
+    if looks_like_path and not Path(source).expanduser().exists():
+        raise ModelNotFoundError(f"model {model_id}: folder {source} not found. {how_to_provide}")
+
+
+def describe_load_failure(source: str, model_id: str, exc: BaseException, allow_download: bool) -> str:
+    """Describe why loading ``source`` failed, without transformers' hint at the network when offline."""
+    if Path(source).expanduser().is_dir():
+        return f"model {model_id}: folder {source} is incomplete ({_first_line(exc)})"
+    if not allow_download:
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        return (f"model {model_id} ({source}) is not in the local Hugging Face cache {HF_HUB_CACHE}, "
+                "and downloading is off (allow_download=True, or --allow-download on the command line, turns it on)")
+    return f"model {model_id} ({source}) could not be downloaded or loaded ({_first_line(exc)})"
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
