@@ -85,6 +85,20 @@ def test_roberta_missing_names_model(tmp_path):
     assert "huggingface-cli download roberta-large" in message
 
 
+def test_uncached_model_id_blames_cache_not_network():
+    with pytest.raises(ModelNotFoundError) as info:
+        load_roberta("semi-iin-tests/no-such-model")
+    message = str(info.value)
+    assert "not in the local Hugging Face cache" in message
+    assert "connect" not in message
+    assert "allow_download=True" in message
+
+
+def test_empty_folder_reported_incomplete(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="is incomplete"):
+        load_roberta(tmp_path)
+
+
 def test_hubert_missing_names_model(tmp_path):
     with pytest.raises(ModelNotFoundError, match="hubert-large"):
         load_hubert(tmp_path / "nothing-here")
