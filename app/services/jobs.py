@@ -268,7 +268,7 @@ class Job:
 
 
 def call_by_name(target: str, *args, progress, cancel, on_event=None, **kwargs):
-    """Import ``"package.module:function"`` in the worker and call it with the job keywords.
+    """Import ``"package.module:function"`` in the worker and call it with the job keywords it accepts.
 
     The GUI starts service jobs through this function, so heavy modules (torch)
     are imported only by the worker process, never by the GUI.
@@ -279,9 +279,11 @@ def call_by_name(target: str, *args, progress, cancel, on_event=None, **kwargs):
     if not module_name or not function_name:
         raise ValueError(f"job target {target!r} is invalid; expected 'package.module:function'")
     fn = getattr(importlib.import_module(module_name), function_name)
-    call_kwargs = dict(kwargs, progress=progress, cancel=cancel)
-    if on_event is not None and _accepts_keyword(fn, "on_event"):
-        call_kwargs["on_event"] = on_event
+    call_kwargs = dict(kwargs)
+    # Quick look-ups such as a retraining plan take no progress or cancel arguments.
+    for name, value in (("progress", progress), ("cancel", cancel), ("on_event", on_event)):
+        if value is not None and _accepts_keyword(fn, name):
+            call_kwargs[name] = value
     return fn(*args, **call_kwargs)
 
 

@@ -79,3 +79,10 @@ def test_call_by_name_imports_in_worker():
     events = collect(job)
     assert [e.data["step"] for e in events if isinstance(e, JobEvent)] == [1, 2, 3]
     assert events[-1].value["sum"] == 6
+
+
+def test_call_by_name_passes_only_accepted_keywords():
+    job = start_job(call_by_name, "sample_jobs:add_numbers", 2, 3)
+    outcome = job.wait(30)
+    assert isinstance(outcome, JobResult), outcome
+    assert outcome.value == 5
