@@ -85,9 +85,10 @@ def run(args: argparse.Namespace) -> int:
         info.update(seed=config.seed, train_config=retrain_config.to_dict())
         progress = TqdmProgress(enabled=context.is_main)
         try:
-            result = self_train(model, train, valid, pool, labeled.dims, k="all" if k is None else k,
-                                config=config, retrain_config=retrain_config, train_teacher=args.init is None,
-                                progress=progress, checkpoint_dir=args.out, checkpoint_info=info)
+            with progress.logging_through_bars():
+                result = self_train(model, train, valid, pool, labeled.dims, k="all" if k is None else k,
+                                    config=config, retrain_config=retrain_config, train_teacher=args.init is None,
+                                    progress=progress, checkpoint_dir=args.out, checkpoint_info=info)
         finally:
             progress.close()
         metrics = {"valid": result.retrained.best_metrics}

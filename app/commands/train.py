@@ -10,6 +10,7 @@ folder, then scored on the test split when the data has one. Runs under
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -141,6 +142,14 @@ class TqdmProgress:
             summary = {k: f"{event.metrics[k]:.4f}" for k in ("mae", "corr") if k in event.metrics}
             self.bar.set_postfix(epoch=f"{event.epoch}/{event.epochs}", best=event.best_epoch, **summary)
 
+    def logging_through_bars(self):
+        """Return a context in which console log lines are printed above the bars, not into them."""
+        if not self.enabled:
+            return contextlib.nullcontext()
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        return logging_redirect_tqdm()
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
@@ -174,7 +183,8 @@ def run(args: argparse.Namespace) -> int:
         trainer = Trainer(model, config, dataset.dims, progress=progress, checkpoint_dir=args.out,
                           checkpoint_info=info)
         try:
-            result = trainer.fit(train, valid)
+            with progress.logging_through_bars():
+                result = trainer.fit(train, valid)
         finally:
             progress.close()
         metrics = {"valid": result.best_metrics}
