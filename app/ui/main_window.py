@@ -293,8 +293,11 @@ class MainWindow(QMainWindow):
         self.session = session
         self._timeline_video = None
         self._failed_paths.clear()
+        previous_table = self.clips_dock.widget()
         self.clip_table = ClipTable(session.model, self)
         self.clips_dock.setWidget(self.clip_table)
+        if previous_table is not None:
+            previous_table.deleteLater()
         self.clip_table.clipActivated.connect(lambda clip_id: self.select_clip(clip_id, seek=True))
         self.clip_table.clipSelected.connect(lambda clip_id: self.select_clip(clip_id, seek=True))
         session.currentClipChanged.connect(self._on_current_clip)
