@@ -154,6 +154,19 @@ class ConvEncoder(nn.Module):
                 )
         self._cache: tuple[tuple, list] | None = None
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        # Weights saved in the Conv1d layout (E, D, k), as this model stored
+        # them before it switched to taps, are transposed on load.
+        for index, taps in enumerate(self.weights):
+            key = f"{prefix}weights.{index}"
+            value = state_dict.get(key)
+            if value is None or value.shape == taps.shape or value.dim() != 3:
+                continue
+            if value.permute(2, 1, 0).shape == taps.shape:
+                logger.info("converting %s from the Conv1d layout %s to taps %s", key, tuple(value.shape), tuple(taps.shape))
+                state_dict[key] = value.permute(2, 1, 0).contiguous()
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def lengths(self, lengths: torch.Tensor) -> list[torch.Tensor]:
         """Return the (B,) frame counts after each step for (B,) input ``lengths``."""
         result = []

@@ -152,3 +152,14 @@ def test_composed_weight_cache_follows_updates():
         after = encoder(x, None)
     diff = (after - 2.0 * before).abs().max().item()
     assert diff < 1e-10, f"cached kernel not refreshed: max abs diff {diff}"
+
+
+def test_loads_conv1d_layout_weights():
+    torch.manual_seed(6)
+    config = EncoderConfig(6, AUDIO_STEPS)
+    encoder = ConvEncoder(config, hidden=5)
+    conv_layout = {f"weights.{i}": taps.detach().permute(2, 1, 0).clone() for i, taps in enumerate(encoder.weights)}
+    restored = ConvEncoder(config, hidden=5)
+    restored.load_state_dict(conv_layout)
+    for a, b in zip(encoder.weights, restored.weights):
+        assert torch.equal(a, b)
