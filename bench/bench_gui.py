@@ -7,7 +7,8 @@ offscreen and prints one table of measured values next to the targets:
   the window being shown (as main.py reports it, and when the parent process
   receives that line);
 - lateness: a 10 ms QTimer records how late each tick fires while a
-  CPU-bound job runs in the worker process and the video plays;
+  CPU-bound job runs in the worker process and the video plays (measured
+  from the job's start, after the window has run for 1.5 s);
 - timeline: building and repainting the timeline with 25,000 clips from a
   real project store, and zoom and pan repaint times.
 
@@ -33,6 +34,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 SAMPLE_MEDIA = REPO / "resources" / "samples" / "mosi"
 TIMELINE_CLIPS = 25_000
 TICK_MS = 10
+# Milliseconds the window runs (video playing) before the lateness measurement starts.
+SETTLE_MS = 1500
 
 
 def busy_job(seconds: float, *, progress, cancel, on_event):
@@ -131,15 +134,22 @@ def measure_lateness(app, folder: Path, job_seconds: float) -> dict[str, float]:
     window.player.audio.setMuted(True)
     window.player.loop_box.setChecked(True)
     window.player.play_clip()
-    window.start_job("bench job", call_by_name, "bench.bench_gui:busy_job", job_seconds)
+    # Let the first paints and the video decoder start up before measuring, so the
+    # numbers describe the loop while the job runs rather than window start-up.
+    settle = QEventLoop()
+    QTimer.singleShot(SETTLE_MS, settle.quit)
+    settle.exec()
     expected[0] = time.perf_counter() + TICK_MS / 1000
     timer.start()
+    started = time.perf_counter()
+    window.start_job("bench job", call_by_name, "bench.bench_gui:busy_job", job_seconds)
+    start_job_ms = (time.perf_counter() - started) * 1000
     loop.exec()
     timer.stop()
     window.player.pause()
     window.close()
     ordered = sorted(lateness)
-    return {"ticks": len(ordered), "events": len(events), "max_ms": ordered[-1],
+    return {"ticks": len(ordered), "events": len(events), "start_job_ms": start_job_ms, "max_ms": ordered[-1],
             "p99_ms": ordered[int(0.99 * (len(ordered) - 1))], "median_ms": statistics.median(ordered)}
 
 
@@ -207,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         ("event-loop lateness during worker job, p99", f"{lateness['p99_ms']:.1f} ms", "< 30 ms"),
         ("event-loop lateness during worker job, median", f"{lateness['median_ms']:.1f} ms", ""),
         ("timer ticks / job events relayed", f"{lateness['ticks']} / {lateness['events']}", ""),
+        ("starting the worker process (GUI thread)", f"{lateness['start_job_ms']:.1f} ms", ""),
         (f"timeline arrays for {timeline['clips']} clips", f"{timeline['arrays_s']:.3f} s", ""),
         ("timeline build and first paint", f"{timeline['build_s']:.3f} s", ""),
         ("timeline zoom repaint, median / max", f"{timeline['zoom_median_s']:.3f} / {timeline['zoom_max_s']:.3f} s", ""),
