@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
                       "bulk_accept": self.bulk_accept_dialog}
         for shortcut in EDIT_SHORTCUTS:
             self._shortcut_action(edit_menu, shortcut, edit_slots[shortcut.name])
+        edit_menu.aboutToShow.connect(self._update_undo_texts)
 
         review_menu = bar.addMenu("&Review")
         for shortcut in REVIEW_SHORTCUTS:
@@ -427,6 +428,14 @@ class MainWindow(QMainWindow):
         self.last_error = show_error(self, "The background job", RuntimeError(error.summary()))
 
     # Commands ------------------------------------------------------------------
+
+    def _update_undo_texts(self) -> None:
+        """Name the action that Undo and Redo would change, as the store describes it."""
+        project = self.session.project if self.session is not None else None
+        undo_text = project.undo_description() if project is not None else None
+        redo_text = project.redo_description() if project is not None else None
+        self.actions["undo"].setText(f"Undo {undo_text}" if undo_text else "Undo")
+        self.actions["redo"].setText(f"Redo {redo_text}" if redo_text else "Redo")
 
     def undo(self) -> None:
         description = self._session().undo()

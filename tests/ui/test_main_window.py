@@ -78,6 +78,8 @@ def test_review_keys_change_store_and_undo(qtbot, window):
     table_status = window.session.model.clip(window.session.model.row_of(second)).status
     assert table_status == "accepted"
 
+    window._update_undo_texts()
+    assert window.actions["undo"].text() == f"Undo Accept prediction of clip {second}"
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert project.clip(second).status == "predicted"
     assert project.clip(second).label_intensity is None
