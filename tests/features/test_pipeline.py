@@ -161,3 +161,23 @@ def test_cache_of_other_preset_rejected(tmp_path, preset, feature_data):
     other = FeatureCache(tmp_path / "other", "lite", {"audio": 1, "text": 384, "visual": 1})
     with pytest.raises(DataError, match="use another cache folder"):
         analyze_video(feature_data / "Sqr0AcuoNnk_12.mp4", preset, other)
+
+
+def test_lite_preset_end_to_end(tmp_path, feature_data):
+    from core_model.features.presets import get_preset
+
+    lite = get_preset("lite")
+    assert lite.missing_encoders() == []
+    cache = FeatureCache(tmp_path / "lite", lite.name, lite.dims)
+    clips = analyze_video(feature_data / "Sqr0AcuoNnk_12.mp4", lite, cache,
+                          feature_data / "Sqr0AcuoNnk_12.txt", threads=1)
+    assert len(clips) == 1
+    assert dict(clips[0].missing) == {}
+    features = cache.get(clips[0].feature_key)
+    assert features.text.shape == (9, lite.dims["text"])
+    # The lite speech encoder gives 25 frames per second over the 2.42 s audio stream.
+    assert abs(features.audio.shape[0] - lite.audio.frame_rate * 2.42) <= 2, features.audio.shape
+    assert features.audio.shape[1] == lite.dims["audio"]
+    assert features.visual.shape[1] == lite.dims["visual"]
+    for name in ("text", "audio", "visual"):
+        assert np.isfinite(features.modality(name)).all(), name
