@@ -88,7 +88,7 @@ def conv1d_channels_last(
         y = torch.matmul(columns, weight)  # (B, L/s, E * len(shifts))
         for index, shift in enumerate(shifts):
             part = y[:, :, index * out_channels : (index + 1) * out_channels]
-            # Output t reads block t + shift; blocks outside [0, L/s) are zeros.
+            # Output t reads block t + shift. Blocks outside [0, L/s) are zeros.
             start, stop = max(0, -shift), min(out_length, blocks - shift)
             if start >= stop:
                 continue
@@ -231,8 +231,9 @@ class ConvEncoder(nn.Module):
         taps, matrices = self._matrices()[0]
         y = conv1d_channels_last(x, taps, self.composed_spec, out_length, matrices)  # (B, T, E)
 
-        # Tokens whose second-step window reaches a middle frame outside
-        # [0, mid count) would wrongly see first-step outputs there.
+        # A token whose second-step window reaches a middle frame outside
+        # [0, mid count) gets a first-step output there from the composed
+        # kernel, where the step-by-step Conv1d pads with zeros.
         mid_count, token_count = step_lengths[0], step_lengths[1]  # (B,)
         t = torch.arange(out_length, device=x.device)[None, :]  # (1, T)
         window_start = second.stride * t - second.padding
