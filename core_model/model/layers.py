@@ -153,6 +153,9 @@ def encoder_pass(
     if return_attention or (training and attention_dropout > 0.0):
         # SDPA's CPU kernels draw attention dropout with bernoulli_, which is
         # slow, so training uses the explicit path with ``dropout``.
+        # TODO: the intra branch's keys are block-diagonal per modality, so
+        # attending per modality block would skip about 60% of its (T, T)
+        # scores; this dense path is the main training cost left on CPU.
         context, weights = attention_plain(q, k, v, bias, attention_dropout, training)
         if not return_attention:
             weights = None
