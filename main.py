@@ -1,8 +1,9 @@
 """Start Semi-IIN Studio: ``python main.py [PROJECT_FOLDER] [--sample] [--offscreen --screenshot PATH]``.
 
 Without a display on Linux (no DISPLAY or WAYLAND_DISPLAY) the app runs
-offscreen: it analyzes the project if it has no predictions yet, prints a
-per-clip table and saves a screenshot of the main window. Heavy modules
+offscreen: it analyzes the project (the sample project when no folder is
+given) if it has no predictions yet, prints a per-clip table and saves a
+screenshot of the main window. Heavy modules
 (torch, the encoders) are imported only by the worker process, so the window
 appears before any model loads.
 """
@@ -172,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"window shown {shown_s:.3f} s after start; log file {log_path}")
     window.build_deferred_widgets()
 
+    if offscreen and not args.project and not args.sample:
+        print("main.py: no project folder given, so the sample project is used")
+        args.sample = True
     try:
         if args.sample:
             result, error = run_job_and_wait(window, "Preparing the sample project", SAMPLE_TARGET)
