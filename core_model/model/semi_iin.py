@@ -222,6 +222,8 @@ class SemiIIN(nn.Module):
                 self.training,
                 return_attention=return_attention and last,
                 query_rows=rows,
+                block_branch=0 if self.branches[0] == "intra" else None,
+                blocks=[spans[m] for m in MODALITIES],
             )
 
         gate_val = gate_cls = None

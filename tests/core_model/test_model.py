@@ -6,6 +6,7 @@ boundaries, as the official code does) from the same weights, so the
 batched and fused implementation is checked against it.
 """
 
+import dataclasses
 import math
 
 import pytest
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 from core_model.data.batch import Batch
 from core_model.errors import DataError, MissingModalityError
 from core_model.model import SemiIIN, SemiIINConfig
-from core_model.model.layers import attention_plain
+from core_model.model.layers import attention_blocks, attention_plain
 from core_model.model.masks import INTER_TABLE, INTRA_TABLE, build_keep, keep_to_bias
 
 DIMS = {"audio": 12, "text": 10, "visual": 6}
@@ -325,6 +326,40 @@ def test_sdpa_matches_plain_attention():
     expected, _ = attention_plain(q, k, v, bias, 0.0, False)
     got = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
     assert max_diff(got, expected) < 1e-5, f"max abs diff {max_diff(got, expected)}"
+
+
+def test_block_attention_matches_dense():
+    torch.manual_seed(9)
+    counts = {"audio": 4, "text": 6, "visual": 3}
+    lengths = {"audio": torch.tensor([4, 0, 2]), "text": torch.tensor([6, 3, 1]), "visual": torch.tensor([3, 3, 0])}
+    keep = build_keep(("intra",), counts, lengths)[0]  # (B, 1, T, T)
+    bias = keep_to_bias(keep)
+    q, k, v = (torch.randn(3, 2, 15, 8, dtype=torch.float64, requires_grad=True) for _ in range(3))
+    blocks = [(2, 6), (6, 12), (12, 15)]
+    dense, _ = attention_plain(q, k, v, bias.double(), 0.0, True)
+    sparse = attention_blocks(q, k, v, bias.double(), blocks, 0.0, True)
+    assert max_diff(sparse, dense) < 1e-12, f"max abs diff {max_diff(sparse, dense)}"
+    grads_dense = torch.autograd.grad(dense.square().sum(), (q, k, v))
+    grads_sparse = torch.autograd.grad(sparse.square().sum(), (q, k, v))
+    for name, a, b in zip("qkv", grads_dense, grads_sparse):
+        assert max_diff(a, b) < 1e-10, f"grad {name}: max abs diff {max_diff(a, b)}"
+
+
+def test_training_forward_matches_eval_without_dropout():
+    # With every dropout at 0 the training path (block attention for intra)
+    # must give the eval path's outputs.
+    torch.manual_seed(10)
+    zero = dict(input_dropout=0.0, embedding_dropout=0.0, residual_dropout=0.0, ff_dropout=0.0)
+    model = SemiIIN(tiny_config(attention_dropout=0.5, **zero))
+    batch = make_batch({"audio": [32, 12], "text": [6, 3], "visual": [5, 0]}, seed=16)
+    model.settings = dataclasses.replace(model.settings, attention_dropout=1e-9)
+    model.train()
+    trained = model(batch)
+    model.eval()
+    with torch.no_grad():
+        evaluated = model(batch)
+    assert max_diff(trained.intensity, evaluated.intensity) < 1e-5, f"max abs diff {max_diff(trained.intensity, evaluated.intensity)}"
+    assert max_diff(trained.logits, evaluated.logits) < 1e-5, f"max abs diff {max_diff(trained.logits, evaluated.logits)}"
 
 
 @pytest.mark.parametrize("fusion", ["add", "concat", "dot"])
