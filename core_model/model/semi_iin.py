@@ -222,7 +222,7 @@ class SemiIIN(nn.Module):
                 self.training,
                 return_attention=return_attention and last,
                 query_rows=rows,
-                block_branch=0 if self.branches[0] == "intra" else None,
+                block_kinds=self.branches if config.attention == "masked" else None,
                 blocks=[spans[m] for m in MODALITIES],
             )
 

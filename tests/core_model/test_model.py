@@ -328,16 +328,17 @@ def test_sdpa_matches_plain_attention():
     assert max_diff(got, expected) < 1e-5, f"max abs diff {max_diff(got, expected)}"
 
 
-def test_block_attention_matches_dense():
+@pytest.mark.parametrize("kind", ["intra", "inter"])
+def test_block_attention_matches_dense(kind):
     torch.manual_seed(9)
     counts = {"audio": 4, "text": 6, "visual": 3}
     lengths = {"audio": torch.tensor([4, 0, 2]), "text": torch.tensor([6, 3, 1]), "visual": torch.tensor([3, 3, 0])}
-    keep = build_keep(("intra",), counts, lengths)[0]  # (B, 1, T, T)
+    keep = build_keep((kind,), counts, lengths)[0]  # (B, 1, T, T)
     bias = keep_to_bias(keep)
     q, k, v = (torch.randn(3, 2, 15, 8, dtype=torch.float64, requires_grad=True) for _ in range(3))
     blocks = [(2, 6), (6, 12), (12, 15)]
     dense, _ = attention_plain(q, k, v, bias.double(), 0.0, True)
-    sparse = attention_blocks(q, k, v, bias.double(), blocks, 0.0, True)
+    sparse = attention_blocks(q, k, v, bias.double(), blocks, kind, 0.0, True)
     assert max_diff(sparse, dense) < 1e-12, f"max abs diff {max_diff(sparse, dense)}"
     grads_dense = torch.autograd.grad(dense.square().sum(), (q, k, v))
     grads_sparse = torch.autograd.grad(sparse.square().sum(), (q, k, v))
