@@ -181,3 +181,34 @@ def test_lite_preset_end_to_end(tmp_path, feature_data):
     assert features.visual.shape[1] == lite.dims["visual"]
     for name in ("text", "audio", "visual"):
         assert np.isfinite(features.modality(name)).all(), name
+
+
+def _copy_streams(source, target, kind):
+    """Write the ``kind`` ("audio" or "video") streams of ``source`` to ``target`` without re-encoding."""
+    import av
+
+    with av.open(str(source)) as inp, av.open(str(target), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams if s.type == kind}
+        for packet in inp.demux():
+            if packet.stream.index in streams and packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+
+
+def test_audio_only_file_flags_visual(tmp_path, preset, cache, feature_data):
+    audio_only = tmp_path / "audio_only.m4a"
+    _copy_streams(feature_data / "Sqr0AcuoNnk_12.mp4", audio_only, "audio")
+    clips = analyze_video(audio_only, preset, cache, feature_data / "Sqr0AcuoNnk_12.txt", threads=1)
+    assert len(clips) == 1
+    assert dict(clips[0].missing) == {"visual": "no video stream"}
+    assert len(clips[0].words) == 9
+
+
+def test_video_only_file_flags_audio(tmp_path, preset, cache, feature_data):
+    video_only = tmp_path / "video_only.mp4"
+    _copy_streams(feature_data / "Sqr0AcuoNnk_12.mp4", video_only, "video")
+    clips = analyze_video(video_only, preset, cache, feature_data / "Sqr0AcuoNnk_12.txt", threads=1)
+    assert len(clips) == 1
+    assert dict(clips[0].missing) == {"audio": "no audio stream"}
+    assert [w.text for w in clips[0].words] == "AND HE IS ONE OF MY FAVORITE ACTORS EVER".split()
+    assert any("no speech to align" in warning for warning in clips[0].warnings)
