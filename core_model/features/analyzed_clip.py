@@ -1,4 +1,4 @@
-"""What analysing a video yields per clip, its cache key, and the media file hash.
+"""Per-clip analysis results, their cache key and the media file hash.
 
 A clip's features live in the FeatureCache under ``feature_key``. The rest of
 the analysis (span, words with times, alignment confidence, missing-modality

@@ -29,7 +29,8 @@ from core_model.features.transformer_words import (
 log = logging.getLogger(__name__)
 
 ROBERTA_ID = "roberta-large"
-# NOTE: which HuBERT-large checkpoint the paper used is not stated here; pass hubert= to use another.
+# NOTE: not confirmed to be the HuBERT-large checkpoint behind the Semi-IIN paper's features
+# (Lin et al., AAAI 2025); pass hubert= to use another.
 HUBERT_ID = "facebook/hubert-large-ls960-ft"
 FABNET_ID = "FAb-Net (Wiles, Koepke and Zisserman, BMVC 2018)"
 FABNET_FILE = "fabnet_encoder.safetensors"
