@@ -19,6 +19,9 @@ PRESET_SETTING = "feature_preset"
 DEFAULT_PRESET = "lite"
 # Transcript files looked up beside a video with the same stem, in this order.
 TRANSCRIPT_SUFFIXES = (".srt", ".vtt", ".eaf", ".txt")
+# One torch thread in the worker leaves a core to the GUI; the small lite
+# encoders gain little from a second thread.
+WORKER_THREADS = 1
 
 
 def media_probe(path: Path):
@@ -127,7 +130,7 @@ def analyze_project(
                 if video.duration_s is None:
                     project.probe_video(video.id)
                 analyzed = analyze_video(video.path, preset, cache, transcript_path=find_transcript(video.path),
-                                         cancel=cancel, errors=clip_errors)
+                                         cancel=cancel, errors=clip_errors, threads=WORKER_THREADS)
             except SemiIINError as exc:
                 if cancel is not None and cancel.is_set():
                     summary["cancelled"] = True
