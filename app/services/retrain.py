@@ -119,6 +119,11 @@ def retrain_plan(project_folder: str | Path, options: RetrainOptions | Mapping[s
             "without_features": sets.without_features, "valid_is_train": sets.valid_is_train}
 
 
+def _json_metrics(metrics: Mapping[str, float]) -> dict[str, float | None]:
+    """Replace NaN metrics (Corr of a constant vector, for example) by None, which JSON can store."""
+    return {key: (None if value != value else float(value)) for key, value in metrics.items()}
+
+
 def _new_version_name(project) -> str:
     existing = {v.version for v in project.model_versions()}
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
@@ -176,8 +181,8 @@ def retrain_project(
             best = result.retrained
         else:
             best = Trainer(model, config, dims, progress=relay, cancel=cancel, phase="train").fit(sets.train, sets.valid)
-        new_metrics = evaluate(model, sets.valid, dims)
-        old_metrics = evaluate(parent, sets.valid, dims)
+        new_metrics = _json_metrics(evaluate(model, sets.valid, dims))
+        old_metrics = _json_metrics(evaluate(parent, sets.valid, dims))
         version = _new_version_name(project)
         summary = {
             "parent": parent_version, "train_clips": len(sets.train), "valid_clips": len(sets.valid),
