@@ -122,12 +122,14 @@ def format_clip_table(rows: list[dict[str, Any]]) -> str:
     def number(value, digits=2):
         return "-" if value is None else f"{value:+.{digits}f}"
 
-    header = f"{'clip':<20} {'pred':>6} {'bin':>3} {'gate v/c':>11} {'label':>6}  {'words':>7}  transcript"
+    header = f"{'clip':<20} {'pred':>6} {'bin':>4} {'gate v/c':>11} {'label':>6}  {'words':>7}  transcript"
     lines = [header, "-" * len(header)]
     for row in rows:
         gates = "-" if row["gate_val"] is None else f"{row['gate_val']:.2f}/{row['gate_cls']:.2f}"
         words = f"{row['aligned_words']}/{row['words']}"
         text = row["text"] if len(row["text"]) <= 60 else row["text"][:57] + "..."
-        lines.append(f"{row['clip']:<20} {number(row['predicted']):>6} {'-' if row['bin'] is None else row['bin']:>3} "
+        # The 7-class bin is shown as its centre, -3..+3, as in the app's clip table.
+        centre = "-" if row["bin"] is None else f"{row['bin'] - 3:+d}"
+        lines.append(f"{row['clip']:<20} {number(row['predicted']):>6} {centre:>4} "
                      f"{gates:>11} {number(row['label'], 1):>6}  {words:>7}  {text}")
     return "\n".join(lines)
