@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from core_model.data.batch import ClipFeatures
 from core_model.errors import DataError
@@ -175,14 +176,12 @@ def train_default_model(mosi: Path, ravdess: Path, fer: Path, encoders: Path | N
                                           head_layers=(config.hidden, config.hidden // 2))
     train_config = TrainConfig(lr=config.lr, epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
                                device="cpu", bf16=False, num_threads=config.threads, select_metric="mae")
-    import torch
-
     torch.manual_seed(config.seed)
     model = SemiIIN(model_config)
     supervised = Trainer(model, train_config, MODALITY_DIMS, phase="supervised").fit(samples["train"], samples["valid"])
     metrics = {"supervised": held_out_metrics(model, samples), "supervised_best_epoch": supervised.best_epoch}
     pseudo_labels: list = []
-    final = model
+    final, final_epoch = model, supervised.best_epoch
     if config.self_training and samples["unlabeled"]:
         retrain = replace(train_config, epochs=config.retrain_epochs)
         result = self_train(model, samples["train"], samples["valid"], samples["unlabeled"], MODALITY_DIMS,
@@ -192,7 +191,7 @@ def train_default_model(mosi: Path, ravdess: Path, fer: Path, encoders: Path | N
         pseudo_labels = [r.to_dict() for r in result.pseudo_labels]
         # Keep phi' only when it is no worse on the validation MAE than phi, as the trainer selects epochs.
         if result.retrained.best_metrics["mae"] <= supervised.best_metrics["mae"]:
-            final = result.model
+            final, final_epoch = result.model, result.retrained.best_epoch
         metrics["kept"] = "self_trained" if final is result.model else "supervised"
     else:
         metrics["kept"] = "supervised"
@@ -208,7 +207,7 @@ def train_default_model(mosi: Path, ravdess: Path, fer: Path, encoders: Path | N
         "seed": config.seed,
         "train_config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
         "pseudo_labels": pseudo_labels,
-        "best_epoch": supervised.best_epoch,
+        "best_epoch": final_epoch,
         "notes": f"encoders: {audio.identifier}, {visual.identifier}",
     }
     save_checkpoint(out, final, info)
