@@ -63,6 +63,29 @@ def find_transcript(video_path: Path) -> Path | None:
     return None
 
 
+# Sub-folders of a models folder that hold the paper preset's encoders.
+PAPER_MODEL_FOLDERS = (("roberta", "roberta-large"), ("hubert", "hubert-large-ls960-ft"), ("fabnet_folder", "fabnet"))
+
+
+def preset_options(name: str, models_folder: str | Path | None = None, allow_download: bool = False) -> dict:
+    """Return get_preset options for the user's settings.
+
+    The paper preset's encoders are taken from ``models_folder/roberta-large``,
+    ``.../hubert-large-ls960-ft`` and ``.../fabnet`` when those folders exist,
+    else from the Hugging Face cache; downloads happen only with ``allow_download``.
+    The lite preset ships its encoders and takes neither setting.
+    """
+    if name != "paper":
+        return {}
+    options: dict[str, Any] = {"allow_download": bool(allow_download)}
+    if models_folder:
+        for option, folder in PAPER_MODEL_FOLDERS:
+            candidate = Path(models_folder) / folder
+            if candidate.is_dir():
+                options[option] = str(candidate)
+    return options
+
+
 def feature_cache(project, preset):
     from core_model.data.cache import FeatureCache
 
@@ -93,12 +116,17 @@ def analyze_project(
     video_ids: Iterable[int] | None = None,
     *,
     preset_name: str | None = None,
+    models_folder: str | Path | None = None,
+    allow_download: bool = False,
     predict: bool = True,
     progress: Callable[[int, int, str], None] | None = None,
     cancel=None,
     on_event: Callable[[dict], None] | None = None,
 ) -> dict[str, Any]:
     """Analyse the given videos (default: all with a media file) and predict their clips.
+
+    ``models_folder`` and ``allow_download`` locate the paper preset's encoders
+    (see :func:`preset_options`).
 
     Returns a summary: clips per video, per-video errors (a video that cannot
     be decoded is reported and skipped, the others go on) and the prediction
@@ -114,7 +142,7 @@ def analyze_project(
         videos = [v for v in project.videos() if v.path is not None and (wanted is None or v.id in wanted)]
         total = len(videos) + (1 if predict else 0) + 1
         report(0, total, f"loading the {name} feature encoders")
-        preset = get_preset(name)
+        preset = get_preset(name, **preset_options(name, models_folder, allow_download))
         cache = feature_cache(project, preset)
         summary: dict[str, Any] = {"preset": name, "videos": {}, "errors": {}, "clip_errors": {}}
         for index, video in enumerate(videos, start=1):

@@ -118,3 +118,16 @@ def test_clip_attention_rows_are_distributions(sample_folder):
         sums = weights.sum(axis=1)
         assert abs(sums - 1).max() < 1e-4, f"{branch} rows sum to {sums}"
     assert result["token_lengths"]["text"] == len(result["words"])
+
+
+def test_paper_options_find_local_model_folders(tmp_path):
+    from app.services.analysis import preset_options
+
+    (tmp_path / "roberta-large").mkdir()
+    (tmp_path / "fabnet").mkdir()
+    options = preset_options("paper", tmp_path, allow_download=False)
+    assert options["roberta"] == str(tmp_path / "roberta-large")
+    assert options["fabnet_folder"] == str(tmp_path / "fabnet")
+    assert "hubert" not in options
+    assert options["allow_download"] is False
+    assert preset_options("lite", tmp_path, allow_download=True) == {}
