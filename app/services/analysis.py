@@ -151,7 +151,8 @@ def analyze_project(
                 break
             report(index, total, f"analysing {video.name}")
             if not video.exists:
-                summary["errors"][video.name] = f"media file {video.path} not found; relink it (File > Relink)"
+                summary["errors"][video.name] = (f"media file {video.path} not found; add the moved file again "
+                                             "(File > Add videos): a file with the same content is relinked")
                 continue
             clip_errors: list = []
             try:
