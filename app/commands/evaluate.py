@@ -53,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
         clips = [s for s in dataset.samples if s.label is not None]
     else:
         clips = [s for s in dataset.split(args.split) if s.label is not None]
+    if not clips and not any(s.label is not None for s in dataset.samples):
+        raise DataError(f"{args.data} has no labeled clips at all; for a feature cache, extract it with "
+                        "`semi-iin extract ... --labels label.csv` so that index.csv carries the labels")
     if not clips:
         raise DataError(f"{args.data} has no labeled clips in split {args.split!r} "
                         f"(clips per split: {dataset.split_sizes()}); choose another --split")

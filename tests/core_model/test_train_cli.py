@@ -81,6 +81,14 @@ def test_evaluate_missing_split(corpus, tmp_path, capsys):
     assert "no labeled clips in split 'test'" in capsys.readouterr().err
 
 
+def test_evaluate_unlabeled_cache_names_fix(corpus, tmp_path, capsys):
+    _, _, out = corpus
+    unlabeled = build_cache(tmp_path / "unlabeled", {"test": (4, 7)}, labeled=False)
+    assert main(["evaluate", "--model", str(out), "--data", str(unlabeled), "--split", "all",
+                 "--device", "cpu"]) == 1
+    assert "--labels label.csv" in capsys.readouterr().err
+
+
 def test_self_train_cli(corpus, tmp_path):
     _, cache, out = corpus
     pool = build_cache(tmp_path / "pool", {"train": (24, 7)}, labeled=False)
