@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 from typing import Any, Callable
 
 from app.project import Project
 
 log = logging.getLogger(__name__)
-
-# Bin centres of the 7 sentiment classes, used for the spread of a prediction.
-CLASS_CENTRES = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
-
-
-def class_spread(probs) -> float:
-    """Return the standard deviation of the class distribution over the bin centres (a band width)."""
-    mean = sum(p * c for p, c in zip(probs, CLASS_CENTRES))
-    return math.sqrt(max(0.0, sum(p * (c - mean) ** 2 for p, c in zip(probs, CLASS_CENTRES))))
-
 
 def load_clip_features(project, clips, preset: str, dims) -> tuple[list, list]:
     """Return ``(features, clips)`` for the clips whose features are cached, in the same order."""
