@@ -112,7 +112,7 @@ class SpeechEmotionNet(nn.Module):
 
 @lru_cache(maxsize=1)
 def whisper_front_end():
-    """Return the Whisper log-mel feature extractor (80 bands at 16 kHz); it holds no downloaded weights."""
+    """Return the Whisper log-mel feature extractor (80 bands at 16 kHz); it needs no downloaded weights."""
     from transformers import WhisperFeatureExtractor
 
     return WhisperFeatureExtractor(feature_size=80, sampling_rate=AUDIO_SAMPLE_RATE)

@@ -1,9 +1,10 @@
 """Recipe: train the lite speech-emotion encoder on RAVDESS, split by actor.
 
 Actors 1-18 train, actors 19-20 select the epoch and actors 21-24 are
-reported once at the end. Inputs are Whisper log-mel frames of whole clips;
-training adds random crops, SpecAugment-style time and frequency masks and
-class weights (neutral has half as many clips as the other emotions).
+reported once at the end. Inputs are Whisper log-mel frames of whole clips.
+Training adds random crops and SpecAugment-style time and frequency masks.
+The loss uses class weights, because neutral has half as many clips as each
+other emotion.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class SpeechRecipeConfig:
     """Settings of one speech-encoder training run."""
 
     seed: int = 0
-    epochs: int = 30
+    epochs: int = 60
     batch_size: int = 32
     max_lr: float = 2e-3
     weight_decay: float = 1e-2
