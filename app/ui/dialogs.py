@@ -77,7 +77,8 @@ class BulkAcceptDialog(QDialog):
 class AppSettings:
     """Application settings kept in QSettings: device, feature preset, models folder, downloads.
 
-    The window passes the feature preset to analysis and the device to retraining.
+    The window passes the preset, models folder and download permission to
+    analysis, and the device to retraining.
     """
 
     def __init__(self, settings: QSettings | None = None):
@@ -141,8 +142,6 @@ class SettingsDialog(QDialog):
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.models_folder, 1)
         folder_row.addWidget(browse)
-        # TODO: pass the models folder and the download permission to the services once their
-        # functions accept them; analysis and training read only local files today.
         self.allow_downloads = QCheckBox("Allow downloading encoder weights (off: use only local files)", self)
         self.allow_downloads.setChecked(settings.allow_downloads)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)

@@ -612,9 +612,11 @@ class MainWindow(QMainWindow):
         return dialog
 
     def analyze(self, video_ids: list[int] | None = None) -> None:
-        """Analyze ``video_ids`` (default: every video) with the feature preset chosen in Settings."""
+        """Analyze ``video_ids`` (default: every video) with the preset, models folder and downloads of Settings."""
         self.run_service("Analyzing videos", "app.services.analysis:analyze_project", str(self._session().folder),
-                         video_ids, preset_name=self.settings.feature_preset, on_done=self._after_analysis)
+                         video_ids, preset_name=self.settings.feature_preset,
+                         models_folder=self.settings.models_folder or None,
+                         allow_download=self.settings.allow_downloads, on_done=self._after_analysis)
 
     def _after_analysis(self, summary: dict) -> None:
         self._session().reload()
