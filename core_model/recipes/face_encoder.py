@@ -35,7 +35,7 @@ class FaceRecipeConfig:
     """Settings of one face-encoder training run."""
 
     seed: int = 0
-    epochs: int = 8
+    epochs: int = 14
     batch_size: int = 128
     max_lr: float = 3e-3
     weight_decay: float = 5e-4
