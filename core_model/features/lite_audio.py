@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from core_model.errors import CheckpointMismatchError, ConfigError, DataError
+from core_model.errors import ConfigError, DataError
 from core_model.features.base import AUDIO_SAMPLE_RATE, check_features
-from core_model.recipes.artifacts import MODELS_DIR, read_artifact
+from core_model.recipes.artifacts import MODELS_DIR, load_network
 
 log = logging.getLogger(__name__)
 
@@ -156,18 +156,8 @@ class LiteAudioEncoder:
     @classmethod
     def load(cls, path: str | Path | None = None) -> "LiteAudioEncoder":
         """Load the encoder from an artifact folder (default: the bundled ``resources/models/speech_encoder``)."""
-        folder = Path(path) if path is not None else DEFAULT_FOLDER
-        if folder.is_file():  # a path to the weights file names its artifact folder
-            folder = folder.parent
-        config_dict, tensors = read_artifact(folder, REBUILD_COMMAND)
-        config = SpeechNetConfig.from_dict(config_dict.get("model", {}))
-        net = SpeechEmotionNet(config)
-        try:
-            net.load_state_dict(tensors)
-        except RuntimeError as exc:
-            raise CheckpointMismatchError(
-                f"weights in {folder} do not fit the speech encoder config: {exc}; rebuild with `{REBUILD_COMMAND}`"
-            ) from exc
+        net, config_dict = load_network(path, DEFAULT_FOLDER, SpeechNetConfig, SpeechEmotionNet, REBUILD_COMMAND, "speech encoder")
+        config = net.config
         identifier = f"audio:lite-speech-cnn@{config_dict.get('version', 'unversioned')}:whisper-logmel80:embedding{config.embedding_dim}"
         return cls(net, identifier)
 

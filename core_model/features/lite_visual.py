@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from core_model.errors import CheckpointMismatchError, ConfigError, DataError
+from core_model.errors import ConfigError, DataError
 from core_model.features.base import check_features
-from core_model.recipes.artifacts import MODELS_DIR, read_artifact
+from core_model.recipes.artifacts import MODELS_DIR, load_network
 
 log = logging.getLogger(__name__)
 
@@ -117,18 +117,8 @@ class LiteVisualEncoder:
     @classmethod
     def load(cls, path: str | Path | None = None) -> "LiteVisualEncoder":
         """Load the encoder from an artifact folder (default: the bundled ``resources/models/face_encoder``)."""
-        folder = Path(path) if path is not None else DEFAULT_FOLDER
-        if folder.is_file():  # a path to the weights file names its artifact folder
-            folder = folder.parent
-        config_dict, tensors = read_artifact(folder, REBUILD_COMMAND)
-        config = FaceNetConfig.from_dict(config_dict.get("model", {}))
-        net = FaceExpressionNet(config)
-        try:
-            net.load_state_dict(tensors)
-        except RuntimeError as exc:
-            raise CheckpointMismatchError(
-                f"weights in {folder} do not fit the face encoder config: {exc}; rebuild with `{REBUILD_COMMAND}`"
-            ) from exc
+        net, config_dict = load_network(path, DEFAULT_FOLDER, FaceNetConfig, FaceExpressionNet, REBUILD_COMMAND, "face encoder")
+        config = net.config
         identifier = f"visual:lite-face-cnn@{config_dict.get('version', 'unversioned')}:embedding{config.embedding_dim}"
         return cls(net, identifier)
 

@@ -56,3 +56,25 @@ def write_artifact(folder: Path, config: dict[str, Any], state: dict[str, torch.
     save_file(tensors, str(folder / WEIGHTS_FILE))
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     log.info("wrote %s and %s in %s", WEIGHTS_FILE, CONFIG_FILE, folder)
+
+
+def load_network(path: str | Path | None, default_folder: Path, config_class, network_class, rebuild_command: str,
+                 what: str):
+    """Build ``network_class`` from the artifact folder at ``path`` (default ``default_folder``).
+
+    ``path`` may also name the weights file inside the folder. Returns
+    ``(network, config dict)``; weights that do not fit the stored config raise
+    CheckpointMismatchError naming the folder and ``rebuild_command``.
+    """
+    folder = Path(path) if path is not None else default_folder
+    if folder.is_file():
+        folder = folder.parent
+    config_dict, tensors = read_artifact(folder, rebuild_command)
+    network = network_class(config_class.from_dict(config_dict.get("model", {})))
+    try:
+        network.load_state_dict(tensors)
+    except RuntimeError as exc:
+        raise CheckpointMismatchError(
+            f"weights in {folder} do not fit the {what} config: {exc}; rebuild with `{rebuild_command}`"
+        ) from exc
+    return network, config_dict
