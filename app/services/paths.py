@@ -1,4 +1,4 @@
-"""Where the bundled resources and the user's data live."""
+"""Locations of the bundled resources and of the user's data and logs."""
 
 from __future__ import annotations
 

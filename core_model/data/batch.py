@@ -2,8 +2,8 @@
 
 Dimension letters used across the core: B batch, N text tokens (words),
 L audio frames, M visual frames, D feature or hidden size, T model tokens.
-A modality with length 0 in a sample is absent for that sample and is masked
-out by the model; it is never replaced by zeros that the model would attend.
+A modality with length 0 in a sample is absent for that sample. The model
+masks it out, so it is never replaced by zeros that the model would attend.
 """
 
 from __future__ import annotations

@@ -62,7 +62,8 @@ class FeatureCache:
             self.preset = info["preset"]
             self.dims = {m: int(info["dims"][m]) for m in MODALITIES}
             if preset is not None and preset != self.preset:
-                raise DataError(f"feature cache {self.root} holds preset {self.preset!r}, not {preset!r}")
+                raise DataError(f"feature cache {self.root} contains preset {self.preset!r}, not the expected {preset!r}; "
+                               "use another output folder")
             if dims is not None and {m: int(dims[m]) for m in MODALITIES} != self.dims:
                 raise DataError(f"feature cache {self.root} has dims {self.dims}, expected {dict(dims)}")
         else:
